@@ -1,0 +1,61 @@
+//! The crate's one error type.
+
+use core::fmt;
+
+/// The protocol layer an [`Error`] was raised in.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Layer {
+    /// Modbus application protocol header (MBAP).
+    Mbap,
+    /// Modbus PDU (function code and data).
+    Modbus,
+}
+
+impl fmt::Display for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Layer::Mbap => "MBAP",
+            Layer::Modbus => "Modbus",
+        })
+    }
+}
+
+/// Why bytes could not be parsed. Small and `Copy`: it carries the layer, the
+/// offset into the parsed buffer and the offending value, never a copy of the data.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The buffer ends before the field at `offset`; `needed` more bytes would complete it.
+    #[error("{layer}: truncated at offset {offset}, {needed} more bytes needed")]
+    Incomplete {
+        /// Layer being parsed.
+        layer: Layer,
+        /// Offset of the first missing byte.
+        offset: usize,
+        /// How many more bytes the field needs.
+        needed: usize,
+    },
+    /// A field holds a value that this protocol cannot carry.
+    #[error("{layer}: invalid {field} {value:#x} at offset {offset}")]
+    Invalid {
+        /// Layer being parsed.
+        layer: Layer,
+        /// Offset of the field.
+        offset: usize,
+        /// Name of the field, as the specification spells it.
+        field: &'static str,
+        /// The value found.
+        value: u32,
+    },
+    /// A structure that must fill its buffer left bytes over.
+    #[error("{layer}: {count} trailing bytes at offset {offset}")]
+    TrailingBytes {
+        /// Layer being parsed.
+        layer: Layer,
+        /// Offset of the first surplus byte.
+        offset: usize,
+        /// Number of surplus bytes.
+        count: usize,
+    },
+}

@@ -1,0 +1,1 @@
+//! Modbus/TCP (MBAP framing and the Modbus application protocol).
