@@ -1,1 +1,180 @@
-//! Helpers shared by the end-to-end tests.
+//! Helpers shared by the end-to-end tests: where the real binaries and the
+//! shared captures are, running the sensor, and reading tshark's ground truth.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// `../shared/pcaps` beside the workspace.
+pub fn shared_pcaps() -> PathBuf {
+    workspace_root()
+        .parent()
+        .unwrap()
+        .join("shared")
+        .join("pcaps")
+}
+
+/// A binary of this workspace, built by the same `cargo test` run (or named by
+/// `FARO_<NAME>_BIN`, e.g. for a cross-built binary run under qemu).
+pub fn binary(name: &str) -> PathBuf {
+    let var = format!(
+        "FARO_{}_BIN",
+        name.trim_start_matches("faro-").to_uppercase()
+    );
+    if let Ok(path) = std::env::var(&var) {
+        return PathBuf::from(path);
+    }
+    // The test executable lives in target/<profile>/deps/; binaries one level up.
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} not built; run the tests with `cargo test --workspace` (or set {var})",
+        path.display()
+    );
+    path
+}
+
+/// Runs `faro-sensor` with `args`.
+pub fn sensor(args: &[&str]) -> Output {
+    let mut cmd = Command::new(binary("faro-sensor"));
+    if let Ok(wrapper) = std::env::var("FARO_RUNNER") {
+        // e.g. FARO_RUNNER=qemu-aarch64 for cross-built binaries
+        let mut wrapped = Command::new(wrapper);
+        wrapped.arg(binary("faro-sensor"));
+        cmd = wrapped;
+    }
+    cmd.args(args).output().unwrap()
+}
+
+/// `faro-sensor analyze --format json FILE...`, parsed; panics with stderr on failure.
+pub fn analyze_json(files: &[&Path], extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["analyze", "--format", "json", "--no-progress"];
+    args.extend_from_slice(extra);
+    let paths: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+    args.extend(paths.iter().map(String::as_str));
+    let out = sensor(&args);
+    assert!(
+        out.status.success(),
+        "faro-sensor {args:?} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// (client, server, server port) → function code → request count, from a report's edges of `protocol`.
+pub type EdgeCounts = BTreeMap<(String, String, u16), BTreeMap<u32, u64>>;
+
+/// The request counts per edge that a report gives for `protocol`.
+pub fn report_counts(report: &serde_json::Value, protocol: &str) -> EdgeCounts {
+    let mut out = EdgeCounts::new();
+    for edge in report["edges"].as_array().unwrap() {
+        if edge["protocol"] != protocol {
+            continue;
+        }
+        let key = (
+            edge["client"].as_str().unwrap().to_owned(),
+            edge["server"].as_str().unwrap().to_owned(),
+            u16::try_from(edge["server_port"].as_u64().unwrap()).unwrap(),
+        );
+        let functions = out.entry(key).or_default();
+        for (code, count) in edge["functions"].as_object().unwrap() {
+            *functions.entry(code.parse().unwrap()).or_default() += count.as_u64().unwrap();
+        }
+    }
+    out
+}
+
+/// One capture's row in `truth/SUMMARY.tsv`.
+#[derive(Debug, Clone)]
+pub struct TruthSummary {
+    /// Capture file name.
+    pub file: String,
+    /// Protocol (modbus, s7comm, …).
+    pub protocol: String,
+    /// tshark's decode-as rules, e.g. `tcp.port==503,mbtcp`.
+    pub decode_as: Vec<String>,
+}
+
+/// Every row of `truth/SUMMARY.tsv`.
+pub fn truth_summary() -> Vec<TruthSummary> {
+    let text = std::fs::read_to_string(shared_pcaps().join("truth/SUMMARY.tsv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (file, protocol, decode_as) = (col("file"), col("protocol"), col("decode_as"));
+    lines
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            TruthSummary {
+                file: f[file].to_owned(),
+                protocol: f[protocol].to_owned(),
+                decode_as: f
+                    .get(decode_as)
+                    .unwrap_or(&"")
+                    .split(';')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// One frame of a truth TSV: column name → value.
+pub type TruthRow = BTreeMap<String, String>;
+
+/// The rows of `truth/<file>.tsv`.
+pub fn truth_rows(file: &str) -> Vec<TruthRow> {
+    let text =
+        std::fs::read_to_string(shared_pcaps().join("truth").join(format!("{file}.tsv"))).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split('\t')
+        .map(str::to_owned)
+        .collect();
+    lines
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split('\t').map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
+/// Server ports tshark used for `dissector` in a capture: the default plus decode-as rules.
+pub fn server_ports(summary: &TruthSummary, default: u16, dissector: &str) -> Vec<u16> {
+    let mut ports = vec![default];
+    for rule in &summary.decode_as {
+        if let Some((lhs, proto)) = rule.split_once(',') {
+            if proto == dissector {
+                if let Some(port) = lhs.rsplit("==").next().and_then(|p| p.parse().ok()) {
+                    ports.push(port);
+                }
+            }
+        }
+    }
+    ports
+}

@@ -121,7 +121,10 @@ impl<'a> Reader<'a> {
 
     /// Reads the next byte without consuming it.
     pub fn peek_u8(&self) -> Result<u8, Error> {
-        self.buf.get(self.pos).copied().ok_or_else(|| self.incomplete(1))
+        self.buf
+            .get(self.pos)
+            .copied()
+            .ok_or_else(|| self.incomplete(1))
     }
 
     fn array<const N: usize>(&mut self) -> Result<[u8; N], Error> {

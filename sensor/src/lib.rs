@@ -1,1 +1,16 @@
-//! Faro sensor library.
+//! Faro's passive OT network sensor: capture, decoding, flows and TCP
+//! reassembly, protocol dissection, and the asset inventory it builds.
+
+pub mod capture;
+pub mod decode;
+pub mod dissect;
+pub mod error;
+pub mod flow;
+pub mod inventory;
+pub mod pipeline;
+pub mod reassembly;
+pub mod report;
+pub mod stats;
+
+pub use error::SensorError;
+pub use pipeline::{Outcome, Pipeline};

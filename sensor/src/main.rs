@@ -1,1 +1,215 @@
-fn main() {}
+//! `faro-sensor`: the passive OT network sensor's command line.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use faro_firmware_config::CapacityLimits;
+use faro_sensor::Pipeline;
+use faro_sensor::capture::CaptureFile;
+use faro_sensor::decode::LinkType;
+use faro_sensor::report::{InputReport, Report, table};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Exit status when an input could not be read (the others were still analysed).
+const EXIT_INPUT_ERROR: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "faro-sensor",
+    version,
+    about = "Faro passive OT network sensor"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse capture files (pcap or pcapng) and print the OT inventory.
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// Tables for people.
+    Table,
+    /// JSON for machines (schema: sensor/schema/analyze.schema.json).
+    Json,
+}
+
+#[derive(clap::Args)]
+struct AnalyzeArgs {
+    /// Capture files, analysed in order as one observation of the network.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Most flows tracked at once (least recently seen evicted beyond it).
+    #[arg(long, value_name = "N")]
+    max_flows: Option<usize>,
+    /// Seconds of capture time after which an idle flow is closed.
+    #[arg(long, value_name = "SECS")]
+    flow_timeout: Option<u64>,
+    /// Never draw a progress bar.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Analyze(args) => analyze(args),
+    }
+}
+
+fn link_name(link: LinkType) -> &'static str {
+    match link {
+        LinkType::Ethernet => "ethernet",
+        LinkType::LinuxSll => "linux_sll",
+        LinkType::LinuxSll2 => "linux_sll2",
+        LinkType::RawIp => "raw_ip",
+        LinkType::Loopback => "loopback",
+    }
+}
+
+/// A progress bar on stderr, drawn only for a terminal and only once the work
+/// has taken more than a moment.
+struct Progress {
+    total: u64,
+    done: u64,
+    started: Instant,
+    bar: Option<ProgressBar>,
+    enabled: bool,
+}
+
+impl Progress {
+    fn new(total: u64, enabled: bool) -> Self {
+        Progress {
+            total,
+            done: 0,
+            started: Instant::now(),
+            bar: None,
+            enabled: enabled && std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Redraws; called every few thousand packets to keep the hot loop cheap.
+    fn tick(&mut self) {
+        if !self.enabled {
+            return;
+        }
+        match &self.bar {
+            Some(bar) => bar.set_position(self.done),
+            None if self.started.elapsed() > Duration::from_millis(500) => {
+                let bar = ProgressBar::new(self.total);
+                if let Ok(style) = ProgressStyle::with_template(
+                    "{spinner} {bytes}/{total_bytes} [{wide_bar}] {bytes_per_sec} eta {eta}",
+                ) {
+                    bar.set_style(style);
+                }
+                bar.set_position(self.done);
+                self.bar = Some(bar);
+            }
+            None => {}
+        }
+    }
+
+    fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn analyze(args: AnalyzeArgs) -> ExitCode {
+    let mut limits = CapacityLimits::default();
+    if let Some(n) = args.max_flows {
+        limits.max_flows = n;
+    }
+    if let Some(secs) = args.flow_timeout {
+        limits.flow_idle_timeout_secs = secs;
+    }
+    let total: u64 = args
+        .files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let mut progress = Progress::new(total, !args.no_progress);
+    let mut pipeline = Pipeline::new(limits);
+    let mut inputs = Vec::new();
+    let mut failed = false;
+    for path in &args.files {
+        let mut input = InputReport {
+            file: path.display().to_string(),
+            link_type: None,
+            packets: 0,
+            error: None,
+        };
+        match CaptureFile::open(path) {
+            Err(e) => {
+                eprintln!("faro-sensor: {e}");
+                input.error = Some(e.to_string());
+                failed = true;
+            }
+            Ok(mut capture) => {
+                let link = capture.link_type();
+                input.link_type = Some(link_name(link));
+                loop {
+                    match capture.next_frame() {
+                        Ok(Some(frame)) => {
+                            input.packets += 1;
+                            pipeline.process(link, &frame);
+                            // Record header (16 bytes) plus captured data.
+                            progress.done += 16 + frame.data.len() as u64;
+                            if input.packets % 4096 == 0 {
+                                progress.tick();
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            eprintln!("faro-sensor: {e}");
+                            input.error = Some(e.to_string());
+                            failed = true;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        inputs.push(input);
+    }
+    progress.finish();
+    let outcome = pipeline.finish();
+    let report = Report::new(inputs, &outcome.inventory, outcome.stats);
+    let rendered = match args.format {
+        Format::Json => match serde_json::to_string_pretty(&report) {
+            Ok(json) => json + "\n",
+            Err(e) => {
+                eprintln!("faro-sensor: cannot encode the report: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        Format::Table => table::render(&report),
+    };
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(rendered.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("faro-sensor: cannot write the report: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    if failed {
+        ExitCode::from(EXIT_INPUT_ERROR)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

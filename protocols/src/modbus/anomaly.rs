@@ -79,6 +79,8 @@ anomalies! {
     INVALID_FIELD_VALUE = 16 => "invalid_field_value";
     /// A start address and quantity that run past address 0xFFFF.
     ADDRESS_OUT_OF_RANGE = 17 => "address_out_of_range";
+    /// An MBAP length above the specification's 254 (an ADU over 260 bytes).
+    OVERSIZED_ADU = 18 => "oversized_adu";
 }
 
 impl Anomalies {

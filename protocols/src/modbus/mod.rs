@@ -15,9 +15,11 @@
 //! | `message` | [`Message`], [`Body`] and their zero-copy parts |
 //! | `parse` | [`parse`] |
 //! | `anomaly` | [`Anomalies`], quantity limits, [`response_anomalies`] |
+//! | `direction` | [`direction_hint`]: request or response, from the bytes alone |
 //! | `encode` | [`encode`] |
 
 mod anomaly;
+mod direction;
 mod encode;
 mod message;
 mod parse;
@@ -28,6 +30,7 @@ pub use anomaly::{
     Anomalies, MAX_FIFO_COUNT, MAX_READ_BITS, MAX_READ_REGISTERS, MAX_READ_WRITE_WRITE_REGISTERS,
     MAX_WRITE_COILS, MAX_WRITE_REGISTERS, anomaly_name, response_anomalies,
 };
+pub use direction::direction_hint;
 pub use encode::{encode, write_body};
 pub use message::{
     Accesses, Body, DataAccess, DeviceIdObject, DeviceIdObjectIter, DeviceIdObjects,
@@ -39,6 +42,6 @@ pub use types::{
     FunctionCode, MeiType, ReadDeviceIdCode, Table, device_id_object_name,
 };
 pub use wire::{
-    Adu, MAX_MBAP_LENGTH, MBAP_HEADER_LEN, MIN_MBAP_LENGTH, MODBUS_PROTOCOL_ID, MbapHeader, field,
-    frame, probe,
+    Adu, MAX_FRAMED_LENGTH, MAX_MBAP_LENGTH, MBAP_HEADER_LEN, MIN_MBAP_LENGTH, MODBUS_PROTOCOL_ID,
+    MbapHeader, field, frame, probe,
 };

@@ -15,7 +15,7 @@ use super::types::{
     DiagnosticSubFunction, Direction, ExceptionCode, FunctionClass, FunctionCode, MeiType,
     ReadDeviceIdCode,
 };
-use super::wire::{Adu, MODBUS_PROTOCOL_ID};
+use super::wire::{Adu, MAX_MBAP_LENGTH, MODBUS_PROTOCOL_ID};
 
 /// Write Single Coil values: ON and OFF.
 const COIL_ON: u16 = 0xFF00;
@@ -40,6 +40,9 @@ pub fn parse(adu: Adu<'_>, direction: Direction) -> Message<'_> {
     let mut anomalies = Anomalies::empty();
     if adu.header.protocol_id != MODBUS_PROTOCOL_ID {
         anomalies |= Anomalies::BAD_PROTOCOL_ID;
+    }
+    if adu.header.length > MAX_MBAP_LENGTH {
+        anomalies |= Anomalies::OVERSIZED_ADU;
     }
     if usize::from(adu.header.length) != adu.pdu.len().saturating_add(1) {
         anomalies |= Anomalies::LENGTH_MISMATCH;

@@ -23,6 +23,12 @@ pub const MBAP_HEADER_LEN: usize = 7;
 /// Largest MBAP length field: unit id plus a PDU of at most 253 bytes (ADU at most 260 bytes).
 pub const MAX_MBAP_LENGTH: u16 = 254;
 
+/// Largest MBAP length field [`frame`] accepts. Real devices exceed the
+/// specification's 254 (Modicon controllers send 255 in UMAS exchanges), so
+/// framing tolerates more and [`parse`](super::parse) flags `OVERSIZED_ADU`;
+/// the bound keeps a corrupt length from swallowing a stream.
+pub const MAX_FRAMED_LENGTH: u16 = 1024;
+
 /// Smallest MBAP length field: unit id plus a function code.
 pub const MIN_MBAP_LENGTH: u16 = 2;
 
@@ -117,7 +123,7 @@ fn be_u16_at(buf: &[u8], range: Range<usize>) -> Option<u16> {
 ///
 /// Accepts any protocol id (a non-zero one becomes an anomaly in
 /// [`parse`](super::parse)). A length field below [`MIN_MBAP_LENGTH`] or above
-/// [`MAX_MBAP_LENGTH`] gives [`Framing::NotThisProtocol`]. A short buffer gives
+/// [`MAX_FRAMED_LENGTH`] gives [`Framing::NotThisProtocol`]. A short buffer gives
 /// [`Framing::NeedMore`] with the exact number of missing bytes once the length
 /// field is in `buf`, and the bytes missing to the shortest ADU before that.
 pub fn frame(buf: &[u8]) -> Framing<Adu<'_>> {
@@ -126,7 +132,7 @@ pub fn frame(buf: &[u8]) -> Framing<Adu<'_>> {
             needed: MIN_ADU_LEN.saturating_sub(buf.len()),
         };
     };
-    if !(MIN_MBAP_LENGTH..=MAX_MBAP_LENGTH).contains(&length) {
+    if !(MIN_MBAP_LENGTH..=MAX_FRAMED_LENGTH).contains(&length) {
         return Framing::NotThisProtocol;
     }
     let total = field::LENGTH.end + usize::from(length);
@@ -141,12 +147,6 @@ pub fn frame(buf: &[u8]) -> Framing<Adu<'_>> {
     }
 }
 
-/// True for a function code a Modbus client or server could send: a request
-/// code 1–127 or an exception response 0x81–0xFF.
-fn plausible_function_code(code: u8) -> bool {
-    !matches!(code, 0 | 0x80)
-}
-
 /// Checks the bytes of `buf` that fall in an MBAP header and function code:
 /// protocol id 0, a length field in range, a plausible function code. Returns
 /// [`Probe::NeedMore`] when every byte present fits but the function code is missing.
@@ -159,7 +159,8 @@ fn probe_header(buf: &[u8]) -> Probe {
             o if field::LENGTH.contains(&o) => {
                 (MIN_MBAP_LENGTH..=MAX_MBAP_LENGTH).contains(&u16::from(byte))
             }
-            field::FUNCTION_CODE => plausible_function_code(byte),
+            // Any function code: scanners send 0 and devices answer it with 0x80;
+            // the protocol id and length bytes are strict enough.
             _ => true,
         };
         if !fits {
@@ -175,9 +176,8 @@ fn probe_header(buf: &[u8]) -> Probe {
 
 /// Recognises Modbus/TCP by content (ports are only hints).
 ///
-/// The first ADU must have protocol id 0, a length field of 2–254 and a
-/// plausible function code (1–127 or an exception 0x81–0xFF); it must be
-/// complete; bytes after it must start a plausible MBAP header or be a prefix
+/// The first ADU must have protocol id 0 and a length field of 2–254 (the
+/// specification's bound, stricter than [`frame`]'s); it must be complete; bytes after it must start a plausible MBAP header or be a prefix
 /// of one. Used on the first bytes of a flow and to resynchronise after a gap.
 pub fn probe(buf: &[u8]) -> Probe {
     match probe_header(buf) {
@@ -259,8 +259,13 @@ mod tests {
             frame(&[0, 1, 0, 0, 0, 1, 0x11, 3]),
             Framing::NotThisProtocol
         );
-        // length 255
-        assert_eq!(frame(&[0, 1, 0, 0, 0, 255]), Framing::NotThisProtocol);
+        // length 1025: past what framing tolerates
+        assert_eq!(frame(&[0, 1, 0, 0, 0x04, 0x01]), Framing::NotThisProtocol);
+        // length 255: framed (a real Modicon sends it), flagged by parse
+        assert_eq!(
+            frame(&[0, 1, 0, 0, 0, 255]),
+            Framing::NeedMore { needed: 255 }
+        );
         // length 0
         assert_eq!(frame(&[0, 1, 0, 0, 0, 0]), Framing::NotThisProtocol);
     }
@@ -339,9 +344,10 @@ mod tests {
     }
 
     #[test]
-    fn probe_rejects_zero_function_and_garbage_after_the_adu() {
-        assert_eq!(probe(&[0, 1, 0, 0, 0, 2, 1, 0x00]), Probe::NoMatch);
-        assert_eq!(probe(&[0, 1, 0, 0, 0, 2, 1, 0x80]), Probe::NoMatch);
+    fn probe_accepts_zero_function_and_rejects_garbage_after_the_adu() {
+        // A scanner's function 0 and the device's exception 0x80 are Modbus too.
+        assert_eq!(probe(&[0, 1, 0, 0, 0, 2, 1, 0x00]), Probe::Match);
+        assert_eq!(probe(&[0, 1, 0, 0, 0, 3, 1, 0x80, 0x01]), Probe::Match);
         let mut stream = READ_REQUEST.to_vec();
         stream.extend_from_slice(b"GET / HTTP/1.1\r\n");
         assert_eq!(probe(&stream), Probe::NoMatch);

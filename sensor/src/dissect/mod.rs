@@ -1,0 +1,194 @@
+//! Application-layer dissection: recognise the protocol of a flow by content
+//! (ports are only hints), then hand its bytes to that protocol's per-flow state.
+
+pub mod modbus;
+
+use faro_firmware_config::CapacityLimits;
+use faro_protocols::Probe;
+
+use crate::flow::{Endpoint, TransportProto};
+use crate::inventory::{Inventory, Protocol};
+use crate::stats::Stats;
+
+/// Segments (either direction) probed before a flow is declared unrecognised.
+const MAX_PROBE_ATTEMPTS: u8 = 8;
+
+/// Largest partial PDU kept while probing: enough for any protocol's header.
+const MAX_PROBE_BYTES: usize = 512;
+
+/// Well-known server ports: a hint for which side serves, never a verdict on the protocol.
+pub fn is_ics_port(port: u16) -> bool {
+    matches!(port, 502 | 102 | 20000 | 4840)
+}
+
+/// Who and where a flow's application data is exchanged.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowEnds {
+    /// The initiator.
+    pub client: Endpoint,
+    /// The responder.
+    pub server: Endpoint,
+    /// TCP or UDP.
+    pub transport: TransportProto,
+}
+
+impl FlowEnds {
+    /// The same flow with client and server exchanged.
+    pub fn reversed(&self) -> FlowEnds {
+        FlowEnds {
+            client: self.server,
+            server: self.client,
+            transport: self.transport,
+        }
+    }
+}
+
+/// The frame that carried the bytes being dissected.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameInfo {
+    /// Capture time, nanoseconds since the epoch.
+    pub ts: u64,
+    /// Sent by the client (true) or the server.
+    pub to_server: bool,
+    /// Sender's MAC address.
+    pub src_mac: Option<[u8; 6]>,
+    /// Innermost VLAN id.
+    pub vlan: Option<u16>,
+}
+
+/// What dissectors update: the inventory and the counters.
+pub struct Analysis {
+    /// Assets and edges.
+    pub inventory: Inventory,
+    /// Counters.
+    pub stats: Stats,
+    /// Capacity limits.
+    pub limits: CapacityLimits,
+}
+
+/// Per-flow application state.
+#[derive(Debug, Default)]
+pub enum App {
+    /// Not yet recognised; counts the segments probed.
+    Probing(u8),
+    /// Modbus/TCP.
+    Modbus(Box<modbus::ModbusFlow>),
+    /// Matched no supported protocol: its payload is no longer looked at.
+    #[default]
+    Unrecognised,
+}
+
+impl App {
+    /// A flow whose protocol is still to be recognised.
+    pub fn probing() -> Self {
+        App::Probing(0)
+    }
+
+    /// True once the flow was given up on.
+    pub fn is_unrecognised(&self) -> bool {
+        matches!(self, App::Unrecognised)
+    }
+
+    /// Largest partial PDU this state may ask the stream to keep.
+    pub fn max_partial(&self) -> usize {
+        match self {
+            App::Probing(_) => MAX_PROBE_BYTES,
+            App::Modbus(_) => modbus::MAX_PARTIAL,
+            App::Unrecognised => 0,
+        }
+    }
+
+    /// In-order stream bytes; returns how many were consumed (the rest is a partial PDU).
+    pub fn on_stream(
+        &mut self,
+        data: &[u8],
+        frame: &FrameInfo,
+        ends: &FlowEnds,
+        analysis: &mut Analysis,
+    ) -> usize {
+        match self {
+            App::Probing(attempts) => match recognise(data) {
+                Recognition::Protocol(protocol) => {
+                    self.start(protocol, analysis);
+                    self.on_stream(data, frame, ends, analysis)
+                }
+                Recognition::NeedMore if data.len() < MAX_PROBE_BYTES => 0,
+                Recognition::NeedMore | Recognition::No => {
+                    *attempts += 1;
+                    if *attempts >= MAX_PROBE_ATTEMPTS {
+                        analysis.stats.flows.unrecognised += 1;
+                        *self = App::Unrecognised;
+                    }
+                    data.len()
+                }
+            },
+            App::Modbus(flow) => flow.on_stream(data, frame, ends, analysis),
+            App::Unrecognised => data.len(),
+        }
+    }
+
+    /// One whole datagram (UDP).
+    pub fn on_datagram(
+        &mut self,
+        data: &[u8],
+        frame: &FrameInfo,
+        ends: &FlowEnds,
+        analysis: &mut Analysis,
+    ) {
+        match self {
+            App::Probing(attempts) => match recognise(data) {
+                Recognition::Protocol(protocol) => {
+                    self.start(protocol, analysis);
+                    self.on_datagram(data, frame, ends, analysis);
+                }
+                Recognition::NeedMore | Recognition::No => {
+                    *attempts += 1;
+                    if *attempts >= MAX_PROBE_ATTEMPTS {
+                        analysis.stats.flows.unrecognised += 1;
+                        *self = App::Unrecognised;
+                    }
+                }
+            },
+            App::Modbus(flow) => flow.on_datagram(data, frame, ends, analysis),
+            App::Unrecognised => {}
+        }
+    }
+
+    /// Bytes were lost before the next data in the direction `to_server`.
+    pub fn on_gap(&mut self, to_server: bool) {
+        if let App::Modbus(flow) = self {
+            flow.on_gap(to_server);
+        }
+    }
+
+    /// The flow ended (closed, expired, evicted or end of input).
+    pub fn on_close(&mut self, analysis: &mut Analysis) {
+        if let App::Modbus(flow) = self {
+            flow.on_close(analysis);
+        }
+    }
+
+    fn start(&mut self, protocol: Protocol, analysis: &mut Analysis) {
+        match protocol {
+            Protocol::Modbus => {
+                analysis.stats.flows.by_protocol.modbus += 1;
+                *self = App::Modbus(Box::default());
+            }
+        }
+    }
+}
+
+enum Recognition {
+    Protocol(Protocol),
+    NeedMore,
+    No,
+}
+
+/// Tries each protocol's content probe.
+fn recognise(data: &[u8]) -> Recognition {
+    match faro_protocols::modbus::probe(data) {
+        Probe::Match => Recognition::Protocol(Protocol::Modbus),
+        Probe::NeedMore => Recognition::NeedMore,
+        Probe::NoMatch => Recognition::No,
+    }
+}

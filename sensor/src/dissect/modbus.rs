@@ -1,0 +1,343 @@
+//! Modbus/TCP per-flow state: framing over the reassembled stream, gap
+//! resynchronisation, request/response pairing, and inventory updates.
+
+use faro_protocols::Framing;
+use faro_protocols::Probe;
+use faro_protocols::modbus::{self, Adu, Anomalies, Body, Direction, FunctionCode};
+
+use super::{Analysis, FlowEnds, FrameInfo};
+use crate::inventory::{AccessKey, AssetId, EdgeId, Protocol, Role};
+
+/// Largest partial ADU the stream keeps for this protocol.
+pub const MAX_PARTIAL: usize = modbus::MBAP_HEADER_LEN - 1 + modbus::MAX_FRAMED_LENGTH as usize;
+
+/// A request waiting for its response.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    transaction_id: u16,
+    unit_id: u8,
+    function: FunctionCode,
+    quantity: Option<u16>,
+}
+
+/// Inventory ids of the flow's two ends and edge, looked up once per flow.
+#[derive(Debug, Clone, Copy)]
+struct Ids {
+    client: AssetId,
+    server: AssetId,
+    edge: Option<EdgeId>,
+}
+
+/// State of one Modbus flow.
+#[derive(Debug, Default)]
+pub struct ModbusFlow {
+    /// Per direction (0: to the server, 1: to the client): bytes were lost, so
+    /// framing must find the next ADU boundary before parsing again.
+    resync: [bool; 2],
+    pending: Vec<Pending>,
+    /// Modbus roles are the reverse of the flow's guess (from the SYN or the ports).
+    swapped: bool,
+    /// A request or response layout has settled the roles.
+    oriented: bool,
+    ids: Option<Ids>,
+    /// The inventory had no room for this flow's assets or edge: do not ask again.
+    ids_refused: bool,
+}
+
+fn direction_index(to_server: bool) -> usize {
+    usize::from(!to_server)
+}
+
+/// Offset of the first byte at which an ADU could start, if any.
+fn find_boundary(buf: &[u8]) -> Option<usize> {
+    (0..buf.len()).find(|&at| {
+        buf.get(at..)
+            .is_some_and(|rest| modbus::probe(rest) != Probe::NoMatch)
+    })
+}
+
+/// The inventory's name for a Read Device Identification object.
+fn identity_attribute(object_id: u8) -> std::borrow::Cow<'static, str> {
+    match object_id {
+        0 => "vendor".into(),
+        1 => "product_code".into(),
+        2 => "revision".into(),
+        3 => "vendor_url".into(),
+        4 => "product_name".into(),
+        5 => "model_name".into(),
+        6 => "user_application_name".into(),
+        other => format!("object_{other}").into(),
+    }
+}
+
+impl ModbusFlow {
+    /// In-order bytes of one direction; returns how many were consumed.
+    pub fn on_stream(
+        &mut self,
+        data: &[u8],
+        frame: &FrameInfo,
+        ends: &FlowEnds,
+        analysis: &mut Analysis,
+    ) -> usize {
+        let dir = direction_index(frame.to_server);
+        let mut pos = 0;
+        while let Some(buf) = data.get(pos..).filter(|b| !b.is_empty()) {
+            if self.resync.get(dir).copied().unwrap_or(false) {
+                let skip = find_boundary(buf).unwrap_or(buf.len());
+                analysis.stats.reassembly.resync_skipped_bytes += skip as u64;
+                pos += skip;
+                if pos < data.len() {
+                    self.set_resync(dir, false);
+                }
+                continue;
+            }
+            match modbus::frame(buf) {
+                Framing::Parsed { consumed, message } => {
+                    self.on_adu(message, frame, ends, analysis);
+                    pos += consumed;
+                }
+                Framing::NeedMore { .. } => break,
+                Framing::NotThisProtocol => {
+                    analysis.stats.malformed.modbus += 1;
+                    analysis.stats.reassembly.resync_skipped_bytes += 1;
+                    self.set_resync(dir, true);
+                    pos += 1;
+                }
+            }
+        }
+        pos
+    }
+
+    /// One UDP datagram: whole ADUs, anything left over is malformed.
+    pub fn on_datagram(
+        &mut self,
+        data: &[u8],
+        frame: &FrameInfo,
+        ends: &FlowEnds,
+        analysis: &mut Analysis,
+    ) {
+        let mut pos = 0;
+        while let Some(buf) = data.get(pos..).filter(|b| !b.is_empty()) {
+            match modbus::frame(buf) {
+                Framing::Parsed { consumed, message } => {
+                    self.on_adu(message, frame, ends, analysis);
+                    pos += consumed;
+                }
+                Framing::NeedMore { .. } | Framing::NotThisProtocol => {
+                    analysis.stats.malformed.modbus += 1;
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Bytes were lost in one direction: resynchronise on the next ADU there.
+    pub fn on_gap(&mut self, to_server: bool) {
+        self.set_resync(direction_index(to_server), true);
+    }
+
+    /// The flow ended: requests still pending were never answered.
+    pub fn on_close(&mut self, analysis: &mut Analysis) {
+        analysis.stats.modbus.unanswered += self.pending.len() as u64;
+        self.pending.clear();
+    }
+
+    fn set_resync(&mut self, dir: usize, value: bool) {
+        if let Some(flag) = self.resync.get_mut(dir) {
+            *flag = value;
+        }
+    }
+
+    fn on_adu(
+        &mut self,
+        adu: Adu<'_>,
+        frame: &FrameInfo,
+        ends: &FlowEnds,
+        analysis: &mut Analysis,
+    ) {
+        self.orient(&adu, frame.to_server);
+        let (frame, ends) = if self.swapped {
+            (
+                &FrameInfo {
+                    to_server: !frame.to_server,
+                    ..*frame
+                },
+                &ends.reversed(),
+            )
+        } else {
+            (frame, ends)
+        };
+        let direction = if frame.to_server {
+            Direction::Request
+        } else {
+            Direction::Response
+        };
+        let mut message = modbus::parse(adu, direction);
+        analysis.stats.pdus.modbus += 1;
+        let header = message.header;
+        let code;
+        match direction {
+            Direction::Request => {
+                analysis.stats.modbus.requests += 1;
+                code = u32::from(message.function.0);
+                self.remember_request(&message, analysis);
+            }
+            Direction::Response => {
+                code = u32::from(message.function.code());
+                let request = self
+                    .pending
+                    .iter()
+                    .position(|p| {
+                        p.transaction_id == header.transaction_id && p.unit_id == header.unit_id
+                    })
+                    .map(|at| self.pending.remove(at));
+                message.anomalies |= match request {
+                    Some(req) => modbus::response_anomalies(req.function, req.quantity, &message),
+                    None => Anomalies::RESPONSE_WITHOUT_REQUEST,
+                };
+                if message.function.is_exception() {
+                    analysis.stats.modbus.exceptions += 1;
+                } else {
+                    analysis.stats.modbus.responses += 1;
+                }
+            }
+        }
+        for name in message.anomalies.names() {
+            *analysis.stats.modbus.anomalies.entry(name).or_default() += 1;
+        }
+        let Some(ids) = self.ids(ends, frame.ts, analysis) else {
+            return;
+        };
+        let ts = frame.ts;
+        let inventory = &mut analysis.inventory;
+        let sender = if frame.to_server {
+            ids.client
+        } else {
+            ids.server
+        };
+        if let Some(asset) = inventory.asset_mut(sender, ts) {
+            asset.saw_frame(frame.src_mac, frame.vlan);
+        }
+        let receiver = if frame.to_server {
+            ids.server
+        } else {
+            ids.client
+        };
+        let _ = inventory.asset_mut(receiver, ts);
+        if let Body::ReadDeviceIdResponse { objects, .. } = &message.body {
+            if let Some(server) = inventory.asset_mut(ids.server, ts) {
+                for object in objects.iter() {
+                    server.set_identity(&identity_attribute(object.id), object.value);
+                }
+            }
+        }
+        let max_ranges = inventory.max_ranges;
+        let Some(edge) = ids.edge.and_then(|id| inventory.edge_mut(id, ts)) else {
+            return;
+        };
+        let counters = edge.function(code);
+        match direction {
+            Direction::Request => counters.requests += 1,
+            Direction::Response if message.function.is_exception() => counters.exceptions += 1,
+            Direction::Response => counters.responses += 1,
+        }
+        for name in message.anomalies.names() {
+            edge.count_anomaly(name);
+        }
+        for access in message.accesses() {
+            let key = AccessKey {
+                unit: header.unit_id,
+                table: access.table.name(),
+                access: access.access.name(),
+            };
+            let start = u32::from(access.start);
+            let end = start + u32::from(access.count.max(1)) - 1;
+            if edge.record_access(key, start, end, max_ranges) {
+                analysis.stats.shed.address_ranges += 1;
+            }
+        }
+    }
+
+    /// Settles which side is the Modbus server from the first ADU whose layout
+    /// fits only one direction: a device may open the connection and still be
+    /// the server, and a mid-stream capture has no SYN to go by.
+    fn orient(&mut self, adu: &Adu<'_>, guessed_to_server: bool) {
+        if self.oriented {
+            return;
+        }
+        let Some(hint) = modbus::direction_hint(adu) else {
+            return;
+        };
+        self.oriented = true;
+        let to_server = guessed_to_server != self.swapped;
+        if to_server != (hint == Direction::Request) {
+            self.swapped = !self.swapped;
+            // What was recorded under the guess belongs to the other edge.
+            self.ids = None;
+            self.ids_refused = false;
+            self.pending.clear();
+        }
+    }
+
+    fn remember_request(&mut self, message: &modbus::Message<'_>, analysis: &mut Analysis) {
+        let header = message.header;
+        // A request reusing a pending transaction id means the earlier one went unanswered.
+        if let Some(at) = self
+            .pending
+            .iter()
+            .position(|p| p.transaction_id == header.transaction_id && p.unit_id == header.unit_id)
+        {
+            self.pending.remove(at);
+            analysis.stats.modbus.unanswered += 1;
+        }
+        if self.pending.len() >= analysis.limits.max_pending_transactions.max(1) {
+            self.pending.remove(0);
+            analysis.stats.shed.pending_transactions += 1;
+            analysis.stats.modbus.unanswered += 1;
+        }
+        self.pending.push(Pending {
+            transaction_id: header.transaction_id,
+            unit_id: header.unit_id,
+            function: message.function,
+            quantity: message.quantity(),
+        });
+    }
+
+    fn ids(&mut self, ends: &FlowEnds, ts: u64, analysis: &mut Analysis) -> Option<Ids> {
+        if self.ids.is_some() || self.ids_refused {
+            return self.ids;
+        }
+        let inventory = &mut analysis.inventory;
+        let shed = &mut analysis.stats.shed;
+        let client = inventory.asset_for(ends.client.ip, ts, shed);
+        let server = inventory.asset_for(ends.server.ip, ts, shed);
+        let (Some(client), Some(server)) = (client, server) else {
+            self.ids_refused = true;
+            return None;
+        };
+        if let Some(asset) = inventory.asset_mut(client, ts) {
+            asset.add_role(Role::ModbusClient, Protocol::Modbus);
+        }
+        if let Some(asset) = inventory.asset_mut(server, ts) {
+            asset.add_role(Role::ModbusServer, Protocol::Modbus);
+        }
+        let edge = inventory.edge_for(
+            client,
+            server,
+            ends.server.port,
+            ends.transport,
+            Protocol::Modbus,
+            ts,
+            shed,
+        );
+        if let Some(edge) = edge.and_then(|id| inventory.edge_mut(id, ts)) {
+            edge.flows += 1;
+        }
+        self.ids = Some(Ids {
+            client,
+            server,
+            edge,
+        });
+        self.ids
+    }
+}

@@ -1,0 +1,487 @@
+//! The asset inventory and the communication map: who talks to whom, with
+//! which protocol and functions. Fixed capacity: past a limit new entries are
+//! shed and counted, existing ones keep their ids for the life of the analysis.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use faro_firmware_config::CapacityLimits;
+
+use crate::flow::TransportProto;
+use crate::stats::Shed;
+
+/// Index of an asset in the inventory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AssetId(u32);
+
+/// Index of an edge in the inventory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EdgeId(u32);
+
+/// An industrial protocol the sensor dissects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    /// Modbus/TCP (and Modbus over UDP).
+    Modbus,
+}
+
+impl Protocol {
+    /// Every protocol, in output order.
+    pub const ALL: [Protocol; 1] = [Protocol::Modbus];
+
+    /// The name used in output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Modbus => "modbus",
+        }
+    }
+
+    fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
+}
+
+/// What an asset does on the network, as observed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// Answers Modbus requests (a PLC, RTU, gateway, meter…).
+    ModbusServer,
+    /// Sends Modbus requests (an HMI, SCADA server, engineering station…).
+    ModbusClient,
+}
+
+impl Role {
+    /// Every role, in output order.
+    pub const ALL: [Role; 2] = [Role::ModbusServer, Role::ModbusClient];
+
+    /// The name used in output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::ModbusServer => "modbus_server",
+            Role::ModbusClient => "modbus_client",
+        }
+    }
+
+    fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
+}
+
+/// Identity attributes longer than this are cut: a device's strings are short,
+/// and a hostile one must not grow the inventory.
+pub const MAX_IDENTITY_VALUE_LEN: usize = 256;
+/// Most identity attributes kept per asset.
+pub const MAX_IDENTITY_ATTRIBUTES: usize = 64;
+/// Most VLAN ids remembered per asset.
+pub const MAX_VLANS_PER_ASSET: usize = 8;
+
+/// A device seen on the network.
+#[derive(Debug, Clone)]
+pub struct Asset {
+    /// IP address (the asset's key).
+    pub ip: IpAddr,
+    /// MAC address of the latest frame this IP sent (a router's, when routed).
+    pub mac: Option<[u8; 6]>,
+    /// VLAN ids its frames carried.
+    pub vlans: Vec<u16>,
+    roles: u32,
+    protocols: u32,
+    /// Identity attributes by name (vendor, product_code, revision, …).
+    pub identity: BTreeMap<String, String>,
+    /// Capture time first seen, nanoseconds since the epoch.
+    pub first_seen: u64,
+    /// Capture time last seen, nanoseconds since the epoch.
+    pub last_seen: u64,
+}
+
+impl Asset {
+    /// Roles observed.
+    pub fn roles(&self) -> impl Iterator<Item = Role> + '_ {
+        Role::ALL.into_iter().filter(|r| self.roles & r.bit() != 0)
+    }
+
+    /// Protocols spoken.
+    pub fn protocols(&self) -> impl Iterator<Item = Protocol> + '_ {
+        Protocol::ALL
+            .into_iter()
+            .filter(|p| self.protocols & p.bit() != 0)
+    }
+
+    /// Records a role and the protocol it implies.
+    pub fn add_role(&mut self, role: Role, protocol: Protocol) {
+        self.roles |= role.bit();
+        self.protocols |= protocol.bit();
+    }
+
+    /// Records an identity attribute, bounded in count and length.
+    pub fn set_identity(&mut self, name: &str, value: &[u8]) {
+        if self.identity.len() >= MAX_IDENTITY_ATTRIBUTES && !self.identity.contains_key(name) {
+            return;
+        }
+        let value = value.get(..MAX_IDENTITY_VALUE_LEN).unwrap_or(value);
+        let text = String::from_utf8_lossy(value);
+        let text = text.trim_end_matches('\0').trim();
+        self.identity.insert(name.to_owned(), text.to_owned());
+    }
+
+    /// Records what the link layer says about a frame this asset sent.
+    pub fn saw_frame(&mut self, mac: Option<[u8; 6]>, vlan: Option<u16>) {
+        if mac.is_some() {
+            self.mac = mac;
+        }
+        if let Some(vlan) = vlan {
+            if !self.vlans.contains(&vlan) && self.vlans.len() < MAX_VLANS_PER_ASSET {
+                self.vlans.push(vlan);
+                self.vlans.sort_unstable();
+            }
+        }
+    }
+
+    fn touch(&mut self, ts: u64) {
+        self.first_seen = self.first_seen.min(ts);
+        self.last_seen = self.last_seen.max(ts);
+    }
+}
+
+/// Counters of one function on an edge.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FunctionCounters {
+    /// Requests sent.
+    pub requests: u64,
+    /// Normal responses.
+    pub responses: u64,
+    /// Exception or error responses.
+    pub exceptions: u64,
+}
+
+/// The data-table address ranges an edge touched, per unit, table and access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AccessKey {
+    /// Modbus unit id.
+    pub unit: u8,
+    /// Data table.
+    pub table: &'static str,
+    /// "read" or "write".
+    pub access: &'static str,
+}
+
+/// A bounded set of inclusive address ranges, merged where they touch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RangeSet {
+    ranges: Vec<(u32, u32)>,
+}
+
+impl RangeSet {
+    /// Adds `start ..= end`; past `max` ranges, merges the two closest and returns true.
+    pub fn add(&mut self, start: u32, end: u32, max: usize) -> bool {
+        let (start, end) = (start.min(end), start.max(end));
+        let at = self
+            .ranges
+            .partition_point(|&(_, e)| e.saturating_add(1) < start);
+        let mut merged = (start, end);
+        let mut until = at;
+        while let Some(&(s, e)) = self.ranges.get(until) {
+            if s > merged.1.saturating_add(1) {
+                break;
+            }
+            merged = (merged.0.min(s), merged.1.max(e));
+            until += 1;
+        }
+        self.ranges.splice(at..until, [merged]);
+        if self.ranges.len() > max.max(1) {
+            self.merge_closest();
+            return true;
+        }
+        false
+    }
+
+    fn merge_closest(&mut self) {
+        let closest = self
+            .ranges
+            .windows(2)
+            .enumerate()
+            .min_by_key(|(_, pair)| match pair {
+                [(_, e), (s, _)] => s.saturating_sub(*e),
+                _ => u32::MAX,
+            })
+            .map(|(i, _)| i);
+        if let Some(i) = closest {
+            if let (Some(&(s, _)), Some(&(_, e))) = (self.ranges.get(i), self.ranges.get(i + 1)) {
+                self.ranges.splice(i..i + 2, [(s, e)]);
+            }
+        }
+    }
+
+    /// The ranges, sorted, as inclusive `(start, end)` pairs.
+    pub fn ranges(&self) -> &[(u32, u32)] {
+        &self.ranges
+    }
+}
+
+/// A communication path: one client talking one protocol to one server port.
+#[derive(Debug, Clone)]
+pub struct Edge {
+    /// The initiator.
+    pub client: AssetId,
+    /// The responder.
+    pub server: AssetId,
+    /// The server's port.
+    pub server_port: u16,
+    /// TCP or UDP.
+    pub transport: TransportProto,
+    /// The industrial protocol.
+    pub protocol: Protocol,
+    /// Per-function counters by the protocol's function code.
+    pub functions: BTreeMap<u32, FunctionCounters>,
+    /// Address ranges read and written.
+    pub accesses: BTreeMap<AccessKey, RangeSet>,
+    /// Protocol anomalies seen on this edge, by name.
+    pub anomalies: BTreeMap<&'static str, u64>,
+    /// Flows (connections) that carried it.
+    pub flows: u64,
+    /// Capture time first seen, nanoseconds since the epoch.
+    pub first_seen: u64,
+    /// Capture time last seen, nanoseconds since the epoch.
+    pub last_seen: u64,
+}
+
+impl Edge {
+    /// The counters of `code`, created on first use.
+    pub fn function(&mut self, code: u32) -> &mut FunctionCounters {
+        self.functions.entry(code).or_default()
+    }
+
+    /// Counts one occurrence of an anomaly.
+    pub fn count_anomaly(&mut self, name: &'static str) {
+        *self.anomalies.entry(name).or_default() += 1;
+    }
+
+    /// Records an access to `start ..= end`; returns true when ranges had to be merged.
+    pub fn record_access(&mut self, key: AccessKey, start: u32, end: u32, max: usize) -> bool {
+        self.accesses.entry(key).or_default().add(start, end, max)
+    }
+
+    /// Updates first and last seen.
+    pub fn touch(&mut self, ts: u64) {
+        self.first_seen = self.first_seen.min(ts);
+        self.last_seen = self.last_seen.max(ts);
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct EdgeKey {
+    client: IpAddr,
+    server: IpAddr,
+    server_port: u16,
+    transport: TransportProto,
+    protocol: Protocol,
+}
+
+/// Assets and edges, bounded.
+pub struct Inventory {
+    assets: Vec<Asset>,
+    asset_index: HashMap<IpAddr, AssetId, foldhash::fast::RandomState>,
+    edges: Vec<Edge>,
+    edge_index: HashMap<EdgeKey, EdgeId, foldhash::fast::RandomState>,
+    max_assets: usize,
+    max_edges: usize,
+    /// Ranges kept per edge, unit and table before merging.
+    pub max_ranges: usize,
+}
+
+impl Inventory {
+    /// An empty inventory sized by `limits`.
+    pub fn new(limits: &CapacityLimits) -> Self {
+        Inventory {
+            assets: Vec::new(),
+            asset_index: HashMap::default(),
+            edges: Vec::new(),
+            edge_index: HashMap::default(),
+            max_assets: limits.max_assets,
+            max_edges: limits.max_edges,
+            max_ranges: limits.max_ranges_per_table,
+        }
+    }
+
+    /// The asset with address `ip`, created if new; `None` when the inventory is full.
+    pub fn asset_for(&mut self, ip: IpAddr, ts: u64, shed: &mut Shed) -> Option<AssetId> {
+        if let Some(&id) = self.asset_index.get(&ip) {
+            return Some(id);
+        }
+        if self.assets.len() >= self.max_assets {
+            shed.assets += 1;
+            return None;
+        }
+        let id = AssetId(u32::try_from(self.assets.len()).ok()?);
+        self.assets.push(Asset {
+            ip,
+            mac: None,
+            vlans: Vec::new(),
+            roles: 0,
+            protocols: 0,
+            identity: BTreeMap::new(),
+            first_seen: ts,
+            last_seen: ts,
+        });
+        self.asset_index.insert(ip, id);
+        Some(id)
+    }
+
+    /// The edge from `client` to `server`, created if new; `None` when the inventory is full.
+    pub fn edge_for(
+        &mut self,
+        client: AssetId,
+        server: AssetId,
+        server_port: u16,
+        transport: TransportProto,
+        protocol: Protocol,
+        ts: u64,
+        shed: &mut Shed,
+    ) -> Option<EdgeId> {
+        let key = EdgeKey {
+            client: self.asset(client)?.ip,
+            server: self.asset(server)?.ip,
+            server_port,
+            transport,
+            protocol,
+        };
+        if let Some(&id) = self.edge_index.get(&key) {
+            return Some(id);
+        }
+        if self.edges.len() >= self.max_edges {
+            shed.edges += 1;
+            return None;
+        }
+        let id = EdgeId(u32::try_from(self.edges.len()).ok()?);
+        self.edges.push(Edge {
+            client,
+            server,
+            server_port,
+            transport,
+            protocol,
+            functions: BTreeMap::new(),
+            accesses: BTreeMap::new(),
+            anomalies: BTreeMap::new(),
+            flows: 0,
+            first_seen: ts,
+            last_seen: ts,
+        });
+        self.edge_index.insert(key, id);
+        Some(id)
+    }
+
+    /// The asset `id`.
+    pub fn asset(&self, id: AssetId) -> Option<&Asset> {
+        self.assets.get(id.0 as usize)
+    }
+
+    /// The asset `id`, touched at `ts`.
+    pub fn asset_mut(&mut self, id: AssetId, ts: u64) -> Option<&mut Asset> {
+        let asset = self.assets.get_mut(id.0 as usize)?;
+        asset.touch(ts);
+        Some(asset)
+    }
+
+    /// The edge `id`, touched at `ts`.
+    pub fn edge_mut(&mut self, id: EdgeId, ts: u64) -> Option<&mut Edge> {
+        let edge = self.edges.get_mut(id.0 as usize)?;
+        edge.touch(ts);
+        Some(edge)
+    }
+
+    /// Every asset, in order of first appearance.
+    pub fn assets(&self) -> &[Asset] {
+        &self.assets
+    }
+
+    /// Every edge, in order of first appearance.
+    pub fn edges(&self) -> &[Edge] {
+        &self.edges
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_merge_when_touching_and_stay_bounded() {
+        let mut r = RangeSet::default();
+        assert!(!r.add(10, 19, 3));
+        assert!(!r.add(20, 29, 3)); // adjacent: merged
+        assert!(!r.add(100, 109, 3));
+        assert!(!r.add(0, 4, 3));
+        assert_eq!(r.ranges(), &[(0, 4), (10, 29), (100, 109)]);
+        assert!(r.add(200, 201, 3)); // a fourth: the closest two merge
+        assert_eq!(r.ranges(), &[(0, 29), (100, 109), (200, 201)]);
+        assert!(!r.add(5, 150, 3)); // spans several
+        assert_eq!(r.ranges(), &[(0, 150), (200, 201)]);
+    }
+
+    #[test]
+    fn inventory_sheds_past_its_limits() {
+        let limits = CapacityLimits {
+            max_assets: 2,
+            max_edges: 1,
+            ..CapacityLimits::default()
+        };
+        let mut inv = Inventory::new(&limits);
+        let mut shed = Shed::default();
+        let a = inv.asset_for([10, 0, 0, 1].into(), 1, &mut shed).unwrap();
+        let b = inv.asset_for([10, 0, 0, 2].into(), 2, &mut shed).unwrap();
+        assert!(inv.asset_for([10, 0, 0, 3].into(), 3, &mut shed).is_none());
+        assert_eq!(inv.asset_for([10, 0, 0, 1].into(), 4, &mut shed), Some(a));
+        let e = inv.edge_for(
+            a,
+            b,
+            502,
+            TransportProto::Tcp,
+            Protocol::Modbus,
+            5,
+            &mut shed,
+        );
+        assert!(e.is_some());
+        assert!(
+            inv.edge_for(
+                b,
+                a,
+                502,
+                TransportProto::Tcp,
+                Protocol::Modbus,
+                5,
+                &mut shed
+            )
+            .is_none()
+        );
+        assert_eq!((shed.assets, shed.edges), (1, 1));
+    }
+
+    #[test]
+    fn function_counters_sorted() {
+        let mut inv = Inventory::new(&CapacityLimits::default());
+        let mut shed = Shed::default();
+        let a = inv.asset_for([10, 0, 0, 1].into(), 1, &mut shed).unwrap();
+        let b = inv.asset_for([10, 0, 0, 2].into(), 1, &mut shed).unwrap();
+        let e = inv
+            .edge_for(
+                a,
+                b,
+                502,
+                TransportProto::Tcp,
+                Protocol::Modbus,
+                1,
+                &mut shed,
+            )
+            .unwrap();
+        let edge = inv.edge_mut(e, 2).unwrap();
+        edge.function(16).requests += 1;
+        edge.function(3).requests += 2;
+        edge.function(16).requests += 1;
+        let codes: Vec<_> = edge
+            .functions
+            .iter()
+            .map(|(c, f)| (*c, f.requests))
+            .collect();
+        assert_eq!(codes, vec![(3, 2), (16, 2)]);
+    }
+}

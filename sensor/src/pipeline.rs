@@ -1,0 +1,426 @@
+//! The offline pipeline: one frame at a time through decoding, the flow table,
+//! TCP reassembly and the protocol dissectors, into the inventory.
+
+use faro_firmware_config::CapacityLimits;
+
+use crate::capture::Frame;
+use crate::decode::{self, Decoded, LinkType, Packet, TcpFlags, Transport};
+use crate::dissect::{self, Analysis, App, FlowEnds, FrameInfo};
+use crate::flow::{Endpoint, Flow, FlowKey, FlowTable, Side, Stream, TransportProto};
+use crate::inventory::Inventory;
+use crate::reassembly::{Budget, Chunk, HoldLimits, ReassemblyContext};
+use crate::stats::Stats;
+
+/// Everything the stream callbacks may touch.
+struct Shared {
+    analysis: Analysis,
+    budget: Budget,
+}
+
+impl ReassemblyContext for Shared {
+    fn budget(&mut self) -> &mut Budget {
+        &mut self.budget
+    }
+
+    fn stats(&mut self) -> &mut Stats {
+        &mut self.analysis.stats
+    }
+}
+
+/// What an analysis produced.
+pub struct Outcome {
+    /// Assets and edges.
+    pub inventory: Inventory,
+    /// Counters.
+    pub stats: Stats,
+}
+
+/// The sensor's packet pipeline.
+pub struct Pipeline {
+    flows: FlowTable,
+    shared: Shared,
+    hold: HoldLimits,
+}
+
+impl Pipeline {
+    /// A pipeline sized by `limits`.
+    pub fn new(limits: CapacityLimits) -> Self {
+        Pipeline {
+            flows: FlowTable::new(limits.max_flows, limits.flow_idle_timeout_secs),
+            hold: HoldLimits {
+                window_bytes: limits.reassembly_window_bytes,
+                max_segments: limits.reassembly_max_segments,
+            },
+            shared: Shared {
+                budget: Budget::new(limits.reassembly_budget_bytes),
+                analysis: Analysis {
+                    inventory: Inventory::new(&limits),
+                    stats: Stats::default(),
+                    limits,
+                },
+            },
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &Stats {
+        &self.shared.analysis.stats
+    }
+
+    /// Processes one captured frame.
+    pub fn process(&mut self, link: LinkType, frame: &Frame<'_>) {
+        let stats = &mut self.shared.analysis.stats;
+        stats.packets += 1;
+        stats.bytes += u64::from(frame.wire_len);
+        while let Some((key, flow)) = self.flows.pop_expired(frame.ts_nanos) {
+            self.shared.analysis.stats.flows.expired += 1;
+            self.close_flow(&key, flow);
+        }
+        let stats = &mut self.shared.analysis.stats;
+        match decode::decode(link, frame.data) {
+            Decoded::Packet(packet) => {
+                if packet.truncated {
+                    stats.malformed.truncated_packets += 1;
+                }
+                match packet.transport {
+                    Transport::Tcp {
+                        src_port,
+                        dst_port,
+                        seq,
+                        flags,
+                        payload,
+                    } => {
+                        stats.decode.tcp += 1;
+                        let segment = Segment {
+                            seq,
+                            flags,
+                            payload,
+                        };
+                        self.tcp(frame.ts_nanos, &packet, src_port, dst_port, &segment);
+                    }
+                    Transport::Udp {
+                        src_port,
+                        dst_port,
+                        payload,
+                    } => {
+                        stats.decode.udp += 1;
+                        self.udp(frame.ts_nanos, &packet, src_port, dst_port, payload);
+                    }
+                }
+            }
+            Decoded::NotIp => stats.decode.not_ip += 1,
+            Decoded::IpFragment => stats.decode.ip_fragments += 1,
+            Decoded::OtherTransport => stats.decode.other_transport += 1,
+            Decoded::Truncated => stats.malformed.truncated_packets += 1,
+        }
+    }
+
+    /// Closes every flow (delivering what reassembly still holds) and returns the results.
+    pub fn finish(mut self) -> Outcome {
+        while let Some((key, flow)) = self.flows.pop_oldest() {
+            self.close_flow(&key, flow);
+        }
+        Outcome {
+            inventory: self.shared.analysis.inventory,
+            stats: self.shared.analysis.stats,
+        }
+    }
+
+    fn tcp(
+        &mut self,
+        ts: u64,
+        packet: &Packet<'_>,
+        src_port: u16,
+        dst_port: u16,
+        segment: &Segment<'_>,
+    ) {
+        let src = Endpoint {
+            ip: packet.src,
+            port: src_port,
+        };
+        let dst = Endpoint {
+            ip: packet.dst,
+            port: dst_port,
+        };
+        let (key, side) = FlowKey::new(src, dst, TransportProto::Tcp);
+        let closing = if let Some(flow) = self.flows.get_mut(&key) {
+            on_tcp_segment(
+                flow,
+                &key,
+                side,
+                ts,
+                packet,
+                segment,
+                self.hold,
+                &mut self.shared,
+            )
+        } else {
+            // Stray ACKs, FINs and RSTs of flows never seen open do not create state.
+            if (segment.payload.is_empty() && !segment.flags.syn) || segment.flags.rst {
+                return;
+            }
+            self.create_flow(key, ts);
+            match self.flows.get_mut(&key) {
+                Some(flow) => on_tcp_segment(
+                    flow,
+                    &key,
+                    side,
+                    ts,
+                    packet,
+                    segment,
+                    self.hold,
+                    &mut self.shared,
+                ),
+                None => false,
+            }
+        };
+        if closing {
+            if let Some(flow) = self.flows.remove(&key) {
+                self.shared.analysis.stats.flows.closed += 1;
+                self.close_flow(&key, flow);
+            }
+        }
+    }
+
+    fn udp(&mut self, ts: u64, packet: &Packet<'_>, src_port: u16, dst_port: u16, payload: &[u8]) {
+        if payload.is_empty() {
+            return;
+        }
+        let src = Endpoint {
+            ip: packet.src,
+            port: src_port,
+        };
+        let dst = Endpoint {
+            ip: packet.dst,
+            port: dst_port,
+        };
+        let (key, side) = FlowKey::new(src, dst, TransportProto::Udp);
+        if self.flows.get_mut(&key).is_none() {
+            self.create_flow(key, ts);
+        }
+        let Some(flow) = self.flows.get_mut(&key) else {
+            return;
+        };
+        flow.last_seen = ts;
+        let server = *flow.server.get_or_insert_with(|| guess_server(&key));
+        if flow.app.is_unrecognised() {
+            return;
+        }
+        let ends = flow_ends(&key, server);
+        let info = frame_info(ts, packet, side != server);
+        flow.app
+            .on_datagram(payload, &info, &ends, &mut self.shared.analysis);
+    }
+
+    fn create_flow(&mut self, key: FlowKey, ts: u64) {
+        let stats = &mut self.shared.analysis.stats;
+        stats.flows.created += 1;
+        let mut flow = Flow::new(ts);
+        flow.app = App::probing();
+        if let Some((evicted_key, evicted)) = self.flows.insert(key, flow) {
+            self.shared.analysis.stats.shed.flows += 1;
+            self.close_flow(&evicted_key, evicted);
+        }
+        let stats = &mut self.shared.analysis.stats;
+        stats.flows.peak = stats.flows.peak.max(self.flows.len() as u64);
+    }
+
+    /// Delivers what the flow's streams still hold and ends its application state.
+    fn close_flow(&mut self, key: &FlowKey, mut flow: Flow) {
+        if let Some(server) = flow.server {
+            let ends = flow_ends(key, server);
+            for side in [Side::Lo, Side::Hi] {
+                let info = FrameInfo {
+                    ts: flow.last_seen,
+                    to_server: side != server,
+                    src_mac: None,
+                    vlan: None,
+                };
+                let (stream, app) = flow.split(side);
+                let Stream {
+                    reassembler,
+                    partial,
+                    ..
+                } = stream;
+                reassembler.flush(&mut self.shared, &mut |chunk, shared: &mut Shared| {
+                    deliver(chunk, partial, app, &info, &ends, shared);
+                });
+                self.shared.budget.release(partial.len());
+                partial.clear();
+            }
+        }
+        flow.app.on_close(&mut self.shared.analysis);
+    }
+}
+
+/// The TCP fields the flow logic reads.
+struct Segment<'a> {
+    seq: u32,
+    flags: TcpFlags,
+    payload: &'a [u8],
+}
+
+/// Handles one segment of a known flow; returns true when the flow is over.
+#[allow(clippy::too_many_arguments)]
+fn on_tcp_segment(
+    flow: &mut Flow,
+    key: &FlowKey,
+    side: Side,
+    ts: u64,
+    packet: &Packet<'_>,
+    segment: &Segment<'_>,
+    hold: HoldLimits,
+    shared: &mut Shared,
+) -> bool {
+    flow.last_seen = ts;
+    let flags = segment.flags;
+    if flow.server.is_none() {
+        flow.server = match (flags.syn, flags.ack) {
+            (true, false) => Some(side.other()),
+            (true, true) => Some(side),
+            _ if !segment.payload.is_empty() => Some(guess_server(key)),
+            _ => None,
+        };
+    }
+    if flags.syn {
+        flow.stream_mut(side)
+            .reassembler
+            .syn(segment.seq, &mut shared.budget);
+    }
+    if let Some(server) = flow.server {
+        if !segment.payload.is_empty() && !flow.app.is_unrecognised() {
+            let ends = flow_ends(key, server);
+            let info = frame_info(ts, packet, side != server);
+            let (stream, app) = flow.split(side);
+            let Stream {
+                reassembler,
+                partial,
+                ..
+            } = stream;
+            reassembler.segment(
+                segment.seq,
+                segment.payload,
+                hold,
+                shared,
+                &mut |chunk, shared: &mut Shared| {
+                    deliver(chunk, partial, app, &info, &ends, shared);
+                },
+            );
+        }
+    }
+    if flags.fin {
+        flow.stream_mut(side).fin = true;
+    }
+    flags.rst || (flow.stream_mut(Side::Lo).fin && flow.stream_mut(Side::Hi).fin)
+}
+
+/// Hands in-order bytes (or a gap) to the application layer, keeping any partial PDU.
+fn deliver(
+    chunk: Chunk<'_>,
+    partial: &mut Vec<u8>,
+    app: &mut App,
+    info: &FrameInfo,
+    ends: &FlowEnds,
+    shared: &mut Shared,
+) {
+    let bytes = match chunk {
+        Chunk::Gap { .. } => {
+            drop_partial(partial, shared);
+            app.on_gap(info.to_server);
+            return;
+        }
+        Chunk::Data(bytes) => bytes,
+    };
+    if partial.is_empty() {
+        let used = app.on_stream(bytes, info, ends, &mut shared.analysis);
+        keep_partial(
+            bytes.get(used..).unwrap_or_default(),
+            partial,
+            app,
+            info,
+            shared,
+        );
+        return;
+    }
+    if !shared.budget.take(bytes.len()) {
+        // No room to join the pieces: lose the partial PDU, parse what arrived.
+        shared.analysis.stats.shed.reassembly_bytes += partial.len() as u64;
+        drop_partial(partial, shared);
+        app.on_gap(info.to_server);
+        let used = app.on_stream(bytes, info, ends, &mut shared.analysis);
+        keep_partial(
+            bytes.get(used..).unwrap_or_default(),
+            partial,
+            app,
+            info,
+            shared,
+        );
+        return;
+    }
+    partial.extend_from_slice(bytes);
+    let used = app
+        .on_stream(partial, info, ends, &mut shared.analysis)
+        .min(partial.len());
+    partial.drain(..used);
+    shared.budget.release(used);
+    if partial.len() > app.max_partial() {
+        shared.analysis.stats.shed.reassembly_bytes += partial.len() as u64;
+        drop_partial(partial, shared);
+        app.on_gap(info.to_server);
+    } else if partial.is_empty() {
+        // Give the memory back: most flows never split a PDU again.
+        *partial = Vec::new();
+    }
+}
+
+fn keep_partial(
+    rest: &[u8],
+    partial: &mut Vec<u8>,
+    app: &mut App,
+    info: &FrameInfo,
+    shared: &mut Shared,
+) {
+    if rest.is_empty() {
+        return;
+    }
+    if rest.len() <= app.max_partial() && shared.budget.take(rest.len()) {
+        partial.extend_from_slice(rest);
+    } else {
+        shared.analysis.stats.shed.reassembly_bytes += rest.len() as u64;
+        app.on_gap(info.to_server);
+    }
+}
+
+fn drop_partial(partial: &mut Vec<u8>, shared: &mut Shared) {
+    shared.budget.release(partial.len());
+    *partial = Vec::new();
+}
+
+/// Which side serves when no SYN told us: a well-known ICS port, else the lower port.
+fn guess_server(key: &FlowKey) -> Side {
+    let lo = key.endpoint(Side::Lo).port;
+    let hi = key.endpoint(Side::Hi).port;
+    match (dissect::is_ics_port(lo), dissect::is_ics_port(hi)) {
+        (true, false) => Side::Lo,
+        (false, true) => Side::Hi,
+        _ if hi < lo => Side::Hi,
+        _ => Side::Lo,
+    }
+}
+
+fn flow_ends(key: &FlowKey, server: Side) -> FlowEnds {
+    FlowEnds {
+        client: key.endpoint(server.other()),
+        server: key.endpoint(server),
+        transport: key.proto(),
+    }
+}
+
+fn frame_info(ts: u64, packet: &Packet<'_>, to_server: bool) -> FrameInfo {
+    FrameInfo {
+        ts,
+        to_server,
+        src_mac: packet.src_mac,
+        vlan: packet.vlan,
+    }
+}

@@ -1,0 +1,249 @@
+//! What `analyze` prints: one report model, rendered as JSON or as a table.
+//! The JSON layout is documented by `sensor/schema/analyze.schema.json`.
+
+pub mod table;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde::ser::SerializeMap;
+
+use crate::flow::TransportProto;
+use crate::inventory::{Asset, Edge, Inventory, Protocol};
+use crate::stats::Stats;
+
+/// Identifies the JSON layout; bumped on incompatible changes.
+pub const SCHEMA_ID: &str = "faro-analyze/1";
+
+/// One input file and how it went.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputReport {
+    /// Path as given.
+    pub file: String,
+    /// Link type, when the file opened.
+    pub link_type: Option<&'static str>,
+    /// Frames read from it.
+    pub packets: u64,
+    /// Why it could not be read (fully), if so.
+    pub error: Option<String>,
+}
+
+/// The whole report.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// [`SCHEMA_ID`].
+    pub schema: &'static str,
+    /// The inputs, in the order given.
+    pub inputs: Vec<InputReport>,
+    /// Assets, ordered by address.
+    pub assets: Vec<AssetReport>,
+    /// Edges, ordered by client, server, port and protocol.
+    pub edges: Vec<EdgeReport>,
+    /// Counters.
+    pub stats: Stats,
+}
+
+/// An asset as reported.
+#[derive(Debug, Serialize)]
+pub struct AssetReport {
+    /// IP address.
+    pub ip: String,
+    /// MAC address, `aa:bb:cc:dd:ee:ff`.
+    pub mac: Option<String>,
+    /// VLAN ids.
+    pub vlans: Vec<u16>,
+    /// Observed roles.
+    pub roles: Vec<&'static str>,
+    /// Protocols spoken.
+    pub protocols: Vec<&'static str>,
+    /// Identity attributes.
+    pub identity: BTreeMap<String, String>,
+    /// RFC 3339, capture time.
+    pub first_seen: String,
+    /// RFC 3339, capture time.
+    pub last_seen: String,
+}
+
+/// Counters of one function on an edge, with its name.
+#[derive(Debug, Serialize)]
+pub struct FunctionReport {
+    /// Function code.
+    pub code: u32,
+    /// The specification's name, when the code is assigned.
+    pub name: Option<&'static str>,
+    /// Requests.
+    pub requests: u64,
+    /// Normal responses.
+    pub responses: u64,
+    /// Exception responses.
+    pub exceptions: u64,
+}
+
+/// Address ranges of one unit, table and access kind.
+#[derive(Debug, Serialize)]
+pub struct AccessReport {
+    /// Modbus unit id.
+    pub unit: u8,
+    /// Data table.
+    pub table: &'static str,
+    /// "read" or "write".
+    pub access: &'static str,
+    /// Inclusive `[start, end]` address ranges.
+    pub ranges: Vec<[u32; 2]>,
+}
+
+/// Function code → request count, serialised as a JSON object with decimal keys in numeric order.
+#[derive(Debug)]
+pub struct RequestCounts(pub Vec<(u32, u64)>);
+
+impl Serialize for RequestCounts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (code, count) in &self.0 {
+            map.serialize_entry(&code.to_string(), count)?;
+        }
+        map.end()
+    }
+}
+
+/// An edge as reported.
+#[derive(Debug, Serialize)]
+pub struct EdgeReport {
+    /// Client IP.
+    pub client: String,
+    /// Server IP.
+    pub server: String,
+    /// Server port.
+    pub server_port: u16,
+    /// "tcp" or "udp".
+    pub transport: &'static str,
+    /// Protocol name.
+    pub protocol: &'static str,
+    /// Function code (decimal) → requests.
+    pub functions: RequestCounts,
+    /// Per-function request, response and exception counts.
+    pub function_details: Vec<FunctionReport>,
+    /// Address ranges read and written.
+    pub accesses: Vec<AccessReport>,
+    /// Protocol anomalies by name.
+    pub anomalies: BTreeMap<&'static str, u64>,
+    /// Connections that carried it.
+    pub flows: u64,
+    /// RFC 3339, capture time.
+    pub first_seen: String,
+    /// RFC 3339, capture time.
+    pub last_seen: String,
+}
+
+/// RFC 3339 with microseconds, UTC.
+pub fn format_time(nanos: u64) -> String {
+    humantime::format_rfc3339_micros(UNIX_EPOCH + Duration::from_nanos(nanos)).to_string()
+}
+
+/// `aa:bb:cc:dd:ee:ff`.
+pub fn format_mac(mac: [u8; 6]) -> String {
+    let [a, b, c, d, e, f] = mac;
+    format!("{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{f:02x}")
+}
+
+/// The specification's name of a function code.
+pub fn function_name(protocol: Protocol, code: u32) -> Option<&'static str> {
+    match protocol {
+        Protocol::Modbus => u8::try_from(code)
+            .ok()
+            .and_then(|c| faro_protocols::modbus::FunctionCode(c).name()),
+    }
+}
+
+impl Report {
+    /// Builds the report from an analysis.
+    pub fn new(inputs: Vec<InputReport>, inventory: &Inventory, stats: Stats) -> Self {
+        let mut assets: Vec<&Asset> = inventory.assets().iter().collect();
+        assets.sort_by_key(|a| a.ip);
+        let assets = assets.into_iter().map(asset_report).collect();
+        let mut edges: Vec<EdgeReport> = inventory
+            .edges()
+            .iter()
+            .filter_map(|e| edge_report(inventory, e))
+            .collect();
+        edges.sort_by(|a, b| {
+            let key = |e: &EdgeReport| {
+                (
+                    e.client.parse::<std::net::IpAddr>().ok(),
+                    e.server.parse::<std::net::IpAddr>().ok(),
+                    e.server_port,
+                    e.protocol,
+                )
+            };
+            key(a).cmp(&key(b))
+        });
+        Report {
+            schema: SCHEMA_ID,
+            inputs,
+            assets,
+            edges,
+            stats,
+        }
+    }
+}
+
+fn asset_report(asset: &Asset) -> AssetReport {
+    AssetReport {
+        ip: asset.ip.to_string(),
+        mac: asset.mac.map(format_mac),
+        vlans: asset.vlans.clone(),
+        roles: asset.roles().map(|r| r.name()).collect(),
+        protocols: asset.protocols().map(|p| p.name()).collect(),
+        identity: asset.identity.clone(),
+        first_seen: format_time(asset.first_seen),
+        last_seen: format_time(asset.last_seen),
+    }
+}
+
+fn edge_report(inventory: &Inventory, edge: &Edge) -> Option<EdgeReport> {
+    let client = inventory.asset(edge.client)?;
+    let server = inventory.asset(edge.server)?;
+    Some(EdgeReport {
+        client: client.ip.to_string(),
+        server: server.ip.to_string(),
+        server_port: edge.server_port,
+        transport: match edge.transport {
+            TransportProto::Tcp => "tcp",
+            TransportProto::Udp => "udp",
+        },
+        protocol: edge.protocol.name(),
+        functions: RequestCounts(
+            edge.functions
+                .iter()
+                .filter(|(_, f)| f.requests > 0)
+                .map(|(code, f)| (*code, f.requests))
+                .collect(),
+        ),
+        function_details: edge
+            .functions
+            .iter()
+            .map(|(code, f)| FunctionReport {
+                code: *code,
+                name: function_name(edge.protocol, *code),
+                requests: f.requests,
+                responses: f.responses,
+                exceptions: f.exceptions,
+            })
+            .collect(),
+        accesses: edge
+            .accesses
+            .iter()
+            .map(|(key, ranges)| AccessReport {
+                unit: key.unit,
+                table: key.table,
+                access: key.access,
+                ranges: ranges.ranges().iter().map(|&(s, e)| [s, e]).collect(),
+            })
+            .collect(),
+        anomalies: edge.anomalies.clone(),
+        flows: edge.flows,
+        first_seen: format_time(edge.first_seen),
+        last_seen: format_time(edge.last_seen),
+    })
+}

@@ -1,0 +1,125 @@
+//! The human-readable rendering of a [`Report`].
+
+use std::fmt::Write as _;
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+
+use super::Report;
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.to_vec());
+    t
+}
+
+/// Renders the report as text tables.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let mut assets = table(&["Asset", "MAC", "VLAN", "Roles", "Protocols", "Identity"]);
+    for a in &report.assets {
+        let identity = [
+            "vendor",
+            "product_name",
+            "product_code",
+            "model_name",
+            "revision",
+        ]
+        .iter()
+        .filter_map(|k| a.identity.get(*k).map(String::as_str))
+        .filter(|v| !v.is_empty())
+        .collect::<Vec<_>>()
+        .join(" · ");
+        assets.add_row(vec![
+            a.ip.clone(),
+            a.mac.clone().unwrap_or_default(),
+            a.vlans
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            a.roles.join(", "),
+            a.protocols.join(", "),
+            identity,
+        ]);
+    }
+    let _ = writeln!(out, "Assets ({})\n{assets}\n", report.assets.len());
+
+    let mut edges = table(&[
+        "Client",
+        "Server",
+        "Protocol",
+        "Requests by function",
+        "Exceptions",
+        "First seen",
+        "Last seen",
+    ]);
+    for e in &report.edges {
+        let functions = e
+            .function_details
+            .iter()
+            .filter(|f| f.requests > 0)
+            .map(|f| {
+                format!(
+                    "{}×{}",
+                    f.name
+                        .map_or_else(|| f.code.to_string(), |n| format!("{} {n}", f.code)),
+                    f.requests
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let exceptions: u64 = e.function_details.iter().map(|f| f.exceptions).sum();
+        edges.add_row(vec![
+            e.client.clone(),
+            format!("{}:{}", e.server, e.server_port),
+            format!("{}/{}", e.protocol, e.transport),
+            functions,
+            exceptions.to_string(),
+            e.first_seen.clone(),
+            e.last_seen.clone(),
+        ]);
+    }
+    let _ = writeln!(out, "Edges ({})\n{edges}\n", report.edges.len());
+
+    let s = &report.stats;
+    let _ = writeln!(
+        out,
+        "Packets {} ({} bytes) · flows {} (peak {}, unrecognised {}) · Modbus PDUs {} · malformed: {} truncated frames, {} Modbus",
+        s.packets,
+        s.bytes,
+        s.flows.created,
+        s.flows.peak,
+        s.flows.unrecognised,
+        s.pdus.modbus,
+        s.malformed.truncated_packets,
+        s.malformed.modbus,
+    );
+    let shed = [
+        ("flows", s.shed.flows),
+        ("reassembly holds", s.shed.reassembly_holds),
+        ("reassembly bytes", s.shed.reassembly_bytes),
+        ("pending transactions", s.shed.pending_transactions),
+        ("assets", s.shed.assets),
+        ("edges", s.shed.edges),
+        ("address ranges", s.shed.address_ranges),
+    ];
+    let shed: Vec<String> = shed
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(what, n)| format!("{what} {n}"))
+        .collect();
+    if shed.is_empty() {
+        let _ = writeln!(out, "Shed: nothing");
+    } else {
+        let _ = writeln!(out, "Shed (capacity limits reached): {}", shed.join(", "));
+    }
+    for input in &report.inputs {
+        if let Some(err) = &input.error {
+            let _ = writeln!(out, "Input {}: {err}", input.file);
+        }
+    }
+    out
+}

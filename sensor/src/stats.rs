@@ -1,0 +1,129 @@
+//! Counters: what the sensor saw, what it could not parse, and what it shed.
+//!
+//! Every bounded table and buffer has a counter under [`Shed`], so dropping is
+//! always visible in the output.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// All counters of one analysis or one summary interval.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    /// Frames read.
+    pub packets: u64,
+    /// Bytes on the wire of the frames read.
+    pub bytes: u64,
+    /// Link, network and transport decoding.
+    pub decode: DecodeStats,
+    /// Flow tracking.
+    pub flows: FlowStats,
+    /// TCP reassembly.
+    pub reassembly: ReassemblyStats,
+    /// Protocol data units parsed, per protocol.
+    pub pdus: PerProtocol,
+    /// Frames and PDUs that could not be parsed.
+    pub malformed: MalformedStats,
+    /// Modbus transactions and anomalies.
+    pub modbus: ModbusStats,
+    /// What bounded tables and buffers dropped.
+    pub shed: Shed,
+}
+
+/// Decoding outcomes.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DecodeStats {
+    /// TCP segments.
+    pub tcp: u64,
+    /// UDP datagrams.
+    pub udp: u64,
+    /// Frames that are not IP (ARP, LLDP, PROFINET, …).
+    pub not_ip: u64,
+    /// IP fragments (counted, not reassembled).
+    pub ip_fragments: u64,
+    /// IP packets carrying neither TCP nor UDP.
+    pub other_transport: u64,
+}
+
+/// Flow table activity.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FlowStats {
+    /// Flows created.
+    pub created: u64,
+    /// Flows closed by FIN or RST.
+    pub closed: u64,
+    /// Flows closed after the idle timeout.
+    pub expired: u64,
+    /// Most flows tracked at once.
+    pub peak: u64,
+    /// Flows whose payload matched no supported protocol.
+    pub unrecognised: u64,
+    /// Flows carrying each protocol.
+    pub by_protocol: PerProtocol,
+}
+
+/// Per-protocol counts.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PerProtocol {
+    /// Modbus/TCP.
+    pub modbus: u64,
+}
+
+/// TCP reassembly activity.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReassemblyStats {
+    /// Bytes seen again (retransmissions, overlaps) and dropped.
+    pub retransmitted_bytes: u64,
+    /// Segments that arrived ahead of a hole and were held.
+    pub out_of_order_segments: u64,
+    /// Holes never filled: the stream skipped ahead.
+    pub gaps: u64,
+    /// Bytes lost in those holes.
+    pub gap_bytes: u64,
+    /// Bytes skipped to resynchronise on the next PDU after a gap or bad framing.
+    pub resync_skipped_bytes: u64,
+}
+
+/// Unparseable input.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MalformedStats {
+    /// Frames cut short before their transport header ended, or with a cut payload.
+    pub truncated_packets: u64,
+    /// Modbus framing failures inside a Modbus stream.
+    pub modbus: u64,
+}
+
+/// Modbus transactions.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ModbusStats {
+    /// Requests (client to server).
+    pub requests: u64,
+    /// Normal responses.
+    pub responses: u64,
+    /// Exception responses.
+    pub exceptions: u64,
+    /// Requests never answered (flow ended or the request was shed).
+    pub unanswered: u64,
+    /// Anomaly flags raised, by name.
+    pub anomalies: BTreeMap<&'static str, u64>,
+}
+
+/// What each bounded table or buffer dropped.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Shed {
+    /// Flows evicted because the flow table was full.
+    pub flows: u64,
+    /// Holes declared lost early because a direction's out-of-order window or
+    /// segment count, or the global reassembly budget, was full.
+    pub reassembly_holds: u64,
+    /// Partial-PDU bytes dropped because the global reassembly budget was full.
+    pub reassembly_bytes: u64,
+    /// Pending requests dropped because a flow's transaction table was full.
+    pub pending_transactions: u64,
+    /// Assets not added because the inventory was full.
+    pub assets: u64,
+    /// Edges not added because the inventory was full.
+    pub edges: u64,
+    /// Address ranges merged because an edge's range list was full.
+    pub address_ranges: u64,
+}

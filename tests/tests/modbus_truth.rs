@@ -1,0 +1,108 @@
+//! `faro-sensor analyze` against tshark's dissection of every shared capture
+//! that carries Modbus: per (client, server, server port), the same function
+//! codes with the same request counts.
+
+use std::collections::BTreeMap;
+
+use faro_e2e::{
+    EdgeCounts, analyze_json, report_counts, server_ports, shared_pcaps, truth_rows, truth_summary,
+};
+
+/// tshark's request counts: a Modbus PDU sent to the server port is a query.
+fn truth_counts(file: &str, ports: &[u16]) -> EdgeCounts {
+    let mut out = EdgeCounts::new();
+    for row in truth_rows(file) {
+        let get = |k: &str| row.get(k).map(String::as_str).unwrap_or("");
+        let src = if get("ip.src").is_empty() {
+            get("ipv6.src")
+        } else {
+            get("ip.src")
+        };
+        let dst = if get("ip.dst").is_empty() {
+            get("ipv6.dst")
+        } else {
+            get("ip.dst")
+        };
+        let (sport, dport) = if get("tcp.srcport").is_empty() {
+            (get("udp.srcport"), get("udp.dstport"))
+        } else {
+            (get("tcp.srcport"), get("tcp.dstport"))
+        };
+        let dport: u16 = dport.parse().unwrap();
+        let _sport: u16 = sport.parse().unwrap();
+        if !ports.contains(&dport) || get("modbus.func_code").is_empty() {
+            continue;
+        }
+        let functions = out
+            .entry((src.to_owned(), dst.to_owned(), dport))
+            .or_default();
+        for code in get("modbus.func_code").split(',') {
+            *functions.entry(code.parse().unwrap()).or_default() += 1;
+        }
+    }
+    out
+}
+
+/// Known, explained differences: (file, (client, server, port), function) → (faro, tshark).
+fn explained() -> BTreeMap<(&'static str, (&'static str, &'static str, u16), u32), (u64, u64)> {
+    BTreeMap::new()
+}
+
+#[test]
+fn modbus_request_counts_match_tshark() {
+    let summaries: Vec<_> = truth_summary()
+        .into_iter()
+        .filter(|s| s.protocol == "modbus")
+        .collect();
+    assert!(
+        summaries.len() >= 10,
+        "expected the shared Modbus captures, found {}",
+        summaries.len()
+    );
+    let explained = explained();
+    let mut failures = Vec::new();
+    for summary in &summaries {
+        let ports = server_ports(summary, 502, "mbtcp");
+        let truth = truth_counts(&summary.file, &ports);
+        let report = analyze_json(&[&shared_pcaps().join(&summary.file)], &[]);
+        let faro = report_counts(&report, "modbus");
+        let keys: std::collections::BTreeSet<_> =
+            truth.keys().chain(faro.keys()).cloned().collect();
+        for key in keys {
+            let empty = BTreeMap::new();
+            let t = truth.get(&key).unwrap_or(&empty);
+            let f = faro.get(&key).unwrap_or(&empty);
+            let codes: std::collections::BTreeSet<u32> =
+                t.keys().chain(f.keys()).copied().collect();
+            for code in codes {
+                let (fc, tc) = (
+                    f.get(&code).copied().unwrap_or(0),
+                    t.get(&code).copied().unwrap_or(0),
+                );
+                if fc == tc {
+                    continue;
+                }
+                let k = (
+                    summary.file.as_str(),
+                    (key.0.as_str(), key.1.as_str(), key.2),
+                    code,
+                );
+                let known = explained.iter().any(|((ef, (ec, es, ep), ecode), v)| {
+                    (*ef, (*ec, *es, *ep), *ecode) == k && *v == (fc, tc)
+                });
+                if !known {
+                    failures.push(format!(
+                        "{}: {} -> {}:{} function {code}: faro {fc}, tshark {tc}",
+                        summary.file, key.0, key.1, key.2
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
