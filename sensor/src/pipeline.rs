@@ -275,17 +275,24 @@ fn on_tcp_segment(
     flow.last_seen = ts;
     let flags = segment.flags;
     if flow.server.is_none() {
-        flow.server = match (flags.syn, flags.ack) {
-            (true, false) => Some(side.other()),
-            (true, true) => Some(side),
+        // A well-known ICS port outranks the SYN: some devices open the connection
+        // and then serve, and hostile or fuzzed traffic sets SYN anywhere. The
+        // dissector has the last word from the PDUs' layout.
+        flow.server = match (ics_port_side(key), flags.syn, flags.ack) {
+            (Some(server), _, _) => Some(server),
+            (None, true, false) => Some(side.other()),
+            (None, true, true) => Some(side),
             _ if !segment.payload.is_empty() => Some(guess_server(key)),
             _ => None,
         };
     }
+    // Data in a SYN segment starts one after its sequence number.
+    let mut data_seq = segment.seq;
     if flags.syn {
         flow.stream_mut(side)
             .reassembler
             .syn(segment.seq, &mut shared.budget);
+        data_seq = data_seq.wrapping_add(1);
     }
     if let Some(server) = flow.server {
         if !segment.payload.is_empty() && !flow.app.is_unrecognised() {
@@ -298,7 +305,7 @@ fn on_tcp_segment(
                 ..
             } = stream;
             reassembler.segment(
-                segment.seq,
+                data_seq,
                 segment.payload,
                 hold,
                 shared,
@@ -396,16 +403,27 @@ fn drop_partial(partial: &mut Vec<u8>, shared: &mut Shared) {
     *partial = Vec::new();
 }
 
-/// Which side serves when no SYN told us: a well-known ICS port, else the lower port.
-fn guess_server(key: &FlowKey) -> Side {
+/// The side on a well-known ICS port, when exactly one side is.
+fn ics_port_side(key: &FlowKey) -> Option<Side> {
     let lo = key.endpoint(Side::Lo).port;
     let hi = key.endpoint(Side::Hi).port;
     match (dissect::is_ics_port(lo), dissect::is_ics_port(hi)) {
-        (true, false) => Side::Lo,
-        (false, true) => Side::Hi,
-        _ if hi < lo => Side::Hi,
-        _ => Side::Lo,
+        (true, false) => Some(Side::Lo),
+        (false, true) => Some(Side::Hi),
+        _ => None,
     }
+}
+
+/// Which side serves when neither a SYN nor a well-known port tells: the lower
+/// port (ephemeral client ports are high).
+fn guess_server(key: &FlowKey) -> Side {
+    ics_port_side(key).unwrap_or_else(|| {
+        if key.endpoint(Side::Hi).port < key.endpoint(Side::Lo).port {
+            Side::Hi
+        } else {
+            Side::Lo
+        }
+    })
 }
 
 fn flow_ends(key: &FlowKey, server: Side) -> FlowEnds {
