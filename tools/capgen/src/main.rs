@@ -1,1 +1,229 @@
-fn main() {}
+//! `faro-capgen`: synthetic OT captures made by Faro's own code, deterministic for the same
+//! arguments, for the README sample, exact-truth end-to-end fixtures and benchmarks.
+
+mod capture;
+mod link;
+mod modbus;
+#[cfg(test)]
+mod reference;
+mod rng;
+mod scenario;
+mod session;
+mod tcp;
+mod truth;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use clap::{Parser, Subcommand};
+
+use crate::capture::{PcapOut, Timeline, Wire};
+use crate::link::LinkType;
+use crate::truth::Truth;
+
+/// Default seed, so a bare command line always writes the same file.
+const DEFAULT_SEED: u64 = 0x0FA2_0C49;
+
+#[derive(Debug, Parser)]
+#[command(name = "faro-capgen", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// A small plant: HMIs and an engineering station polling, writing and identifying five
+    /// PLCs, plus HTTP on port 502, DNS and HTTPS.
+    Sample {
+        /// Output pcap file.
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, value_enum, default_value_t = LinkType::Ethernet)]
+        linktype: LinkType,
+        #[arg(long, default_value_t = DEFAULT_SEED)]
+        seed: u64,
+        /// Also write the Modbus requests a sensor must count, as JSON.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+    },
+    /// Pure Modbus polling over many concurrent sessions, for benchmarks.
+    Polling {
+        /// Output pcap file.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Exact number of packets to write.
+        #[arg(long, default_value_t = 1_000_000)]
+        packets: u64,
+        /// Concurrent client→server sessions.
+        #[arg(long, default_value_t = 1000)]
+        flows: u32,
+        #[arg(long, default_value_t = DEFAULT_SEED)]
+        seed: u64,
+    },
+    /// SYNs from spoofed sources to a few Modbus servers, each a distinct 5-tuple.
+    Synflood {
+        /// Output pcap file.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Number of SYNs (= distinct flows).
+        #[arg(long, default_value_t = 1_000_000)]
+        flows: u64,
+        #[arg(long, default_value_t = DEFAULT_SEED)]
+        seed: u64,
+    },
+    /// Exact-truth TCP reassembly fixture: one Modbus flow per reassembly case.
+    Reassembly {
+        /// Output pcap file.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Where to write the Modbus requests per edge and function a sensor must count (JSON).
+        #[arg(long)]
+        truth: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = LinkType::Ethernet)]
+        linktype: LinkType,
+        /// Use IPv6 addresses instead of IPv4.
+        #[arg(long)]
+        ipv6: bool,
+        #[arg(long, default_value_t = DEFAULT_SEED)]
+        seed: u64,
+    },
+}
+
+fn main() -> Result<()> {
+    let started = Instant::now();
+    let (output, packets) = match Cli::parse().command {
+        Command::Sample {
+            output,
+            linktype,
+            seed,
+            truth,
+        } => {
+            let packets = write_timeline(&output, linktype, truth.as_deref(), |wire, truth| {
+                scenario::sample::generate(wire, truth, seed)
+            })?;
+            (output, packets)
+        }
+        Command::Polling {
+            output,
+            packets,
+            flows,
+            seed,
+        } => {
+            if flows == 0 {
+                bail!("--flows must be at least 1");
+            }
+            let mut out = PcapOut::create(&output, LinkType::Ethernet.pcap())?;
+            scenario::polling::generate(&mut out, packets, flows, seed)?;
+            (output, out.finish()?)
+        }
+        Command::Synflood {
+            output,
+            flows,
+            seed,
+        } => {
+            let mut wire = Wire::new(
+                LinkType::Ethernet,
+                PcapOut::create(&output, LinkType::Ethernet.pcap())?,
+            );
+            scenario::synflood::generate(&mut wire, flows, seed)?;
+            (output, wire.sink.finish()?)
+        }
+        Command::Reassembly {
+            output,
+            truth,
+            linktype,
+            ipv6,
+            seed,
+        } => {
+            let packets = write_timeline(&output, linktype, truth.as_deref(), |wire, truth| {
+                scenario::reassembly::generate(wire, truth, ipv6, seed)
+            })?;
+            (output, packets)
+        }
+    };
+    eprintln!(
+        "faro-capgen: wrote {packets} packets to {} in {:.2?}",
+        output.display(),
+        started.elapsed()
+    );
+    Ok(())
+}
+
+/// Runs a scenario that models conversations on their own clocks, then writes them merged by
+/// time, and the truth if asked for.
+fn write_timeline(
+    output: &Path,
+    linktype: LinkType,
+    truth_path: Option<&Path>,
+    scenario: impl FnOnce(&mut Wire<Timeline>, &mut Truth) -> Result<()>,
+) -> Result<u64> {
+    let mut wire = Wire::new(linktype, Timeline::default());
+    let mut truth = Truth::default();
+    scenario(&mut wire, &mut truth)?;
+    let mut out = PcapOut::create(output, linktype.pcap())?;
+    wire.sink.drain_into(&mut out)?;
+    if let Some(path) = truth_path {
+        truth.write(path)?;
+        eprintln!(
+            "faro-capgen: truth of {} Modbus requests written to {}",
+            truth.requests(),
+            path.display()
+        );
+    }
+    out.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("faro-capgen-{}-{name}", std::process::id()))
+    }
+
+    #[test]
+    fn reassembly_files_read_back_on_every_link_type() {
+        for link in [
+            LinkType::Ethernet,
+            LinkType::Sll,
+            LinkType::Sll2,
+            LinkType::Raw,
+        ] {
+            for ipv6 in [false, true] {
+                let pcap_path = temp(&format!("{link:?}-{ipv6}.pcap"));
+                let truth_path = temp(&format!("{link:?}-{ipv6}.json"));
+                let written = write_timeline(&pcap_path, link, Some(&truth_path), |wire, truth| {
+                    scenario::reassembly::generate(wire, truth, ipv6, DEFAULT_SEED)
+                })
+                .unwrap();
+                let mut capture = pcap::Capture::from_file(&pcap_path).unwrap();
+                assert_eq!(capture.get_datalink(), link.pcap());
+                let mut read = 0;
+                while capture.next_packet().is_ok() {
+                    read += 1;
+                }
+                assert_eq!(read, written);
+
+                let json: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(&truth_path).unwrap()).unwrap();
+                let edges = json["edges"].as_array().unwrap();
+                assert_eq!(edges.len(), 9);
+                for edge in edges {
+                    assert_eq!(edge["protocol"], "modbus");
+                    let client: std::net::IpAddr =
+                        edge["client"].as_str().unwrap().parse().unwrap();
+                    assert_eq!(client.is_ipv6(), ipv6);
+                    assert!(edge["server_port"].as_u64().is_some());
+                    for (function, count) in edge["functions"].as_object().unwrap() {
+                        assert!(function.parse::<u8>().is_ok());
+                        assert!(count.as_u64().unwrap() > 0);
+                    }
+                }
+                std::fs::remove_file(&pcap_path).unwrap();
+                std::fs::remove_file(&truth_path).unwrap();
+            }
+        }
+    }
+}

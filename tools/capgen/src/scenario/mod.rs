@@ -1,0 +1,7 @@
+//! One module per capture the generator writes.
+
+mod background;
+pub(crate) mod polling;
+pub(crate) mod reassembly;
+pub(crate) mod sample;
+pub(crate) mod synflood;
