@@ -178,3 +178,44 @@ pub fn server_ports(summary: &TruthSummary, default: u16, dissector: &str) -> Ve
     }
     ports
 }
+
+/// Runs `faro-capgen` with `args`; panics with its stderr on failure.
+pub fn capgen(args: &[&str]) {
+    let out = Command::new(binary("faro-capgen")).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "faro-capgen {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A fresh scratch directory for one test.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("faro-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The request counts per edge of a capgen truth file.
+pub fn truth_file_counts(path: &Path) -> EdgeCounts {
+    let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    report_counts(&truth, "modbus")
+}
+
+/// Runs `faro-sensor` under GNU time; returns its output and peak resident set size in KiB.
+pub fn sensor_with_peak_rss(args: &[&str]) -> (Output, u64) {
+    let time = Path::new("/usr/bin/time");
+    assert!(time.exists(), "GNU time is needed (apt-get install time; scripts/setup installs it)");
+    let mut cmd = Command::new(time);
+    cmd.args(["-f", "peak_rss_kib=%M"]).arg(binary("faro-sensor")).args(args);
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let peak = stderr
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("peak_rss_kib="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak RSS in: {stderr}"));
+    (out, peak)
+}

@@ -10,6 +10,8 @@
 
 pub mod cursor;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod modbus;
 pub mod stream;
 

@@ -6,6 +6,8 @@ pub mod decode;
 pub mod dissect;
 pub mod error;
 pub mod flow;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod inventory;
 pub mod pipeline;
 pub mod reassembly;

@@ -43,5 +43,5 @@ pub use types::{
 };
 pub use wire::{
     Adu, MAX_FRAMED_LENGTH, MAX_MBAP_LENGTH, MBAP_HEADER_LEN, MIN_MBAP_LENGTH, MODBUS_PROTOCOL_ID,
-    MbapHeader, field, frame, probe,
+    MbapHeader, field, find_adu, find_boundary, frame, probe,
 };

@@ -197,6 +197,30 @@ pub fn probe(buf: &[u8]) -> Probe {
     }
 }
 
+/// Offset of the first byte of `buf` where an ADU could start ([`probe`] does
+/// not rule it out): where to resume after a gap or bad framing.
+pub fn find_boundary(buf: &[u8]) -> Option<usize> {
+    (0..buf.len()).find(|&at| {
+        buf.get(at..)
+            .is_some_and(|rest| probe(rest) != Probe::NoMatch)
+    })
+}
+
+/// Offset of the first complete ADU in `buf` that [`probe`] matches, for
+/// recognising a stream picked up in the middle of a PDU. Stricter than
+/// [`find_boundary`]: the ADU must be complete, and an all-zero transaction
+/// id, unit id and function code (zero padding) does not count.
+pub fn find_adu(buf: &[u8]) -> Option<usize> {
+    (0..buf.len()).find(|&at| {
+        buf.get(at..).is_some_and(|rest| {
+            probe(rest) == Probe::Match
+                && !(rest.get(field::TRANSACTION_ID) == Some(&[0, 0])
+                    && rest.get(field::UNIT_ID) == Some(&0)
+                    && rest.get(field::FUNCTION_CODE) == Some(&0))
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,6 +365,16 @@ mod tests {
         // Rejected from the first wrong byte on, not after waiting.
         assert_eq!(probe(b"GE"), Probe::NeedMore);
         assert_eq!(probe(b"GET"), Probe::NoMatch);
+    }
+
+    #[test]
+    fn finds_an_adu_after_the_tail_of_another() {
+        let mut stream = READ_RESPONSE[9..].to_vec(); // the end of a cut PDU
+        stream.extend_from_slice(&READ_REQUEST);
+        assert_eq!(find_adu(&stream), Some(6));
+        assert_eq!(find_boundary(&stream), Some(6));
+        assert_eq!(find_adu(&[0u8; 64]), None);
+        assert_eq!(find_adu(b"GET / HTTP/1.1\r\nHost: plc\r\n\r\n"), None);
     }
 
     #[test]

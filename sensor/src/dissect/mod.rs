@@ -112,6 +112,13 @@ impl App {
                     self.start(protocol, analysis);
                     self.on_stream(data, frame, ends, analysis)
                 }
+                Recognition::Within(at, protocol) => {
+                    // Picked up mid-PDU: the bytes before the first whole PDU are lost.
+                    analysis.stats.reassembly.resync_skipped_bytes += at as u64;
+                    self.start(protocol, analysis);
+                    let rest = data.get(at..).unwrap_or_default();
+                    at + self.on_stream(rest, frame, ends, analysis)
+                }
                 Recognition::NeedMore if data.len() < MAX_PROBE_BYTES => 0,
                 Recognition::NeedMore | Recognition::No => {
                     *attempts += 1;
@@ -141,7 +148,8 @@ impl App {
                     self.start(protocol, analysis);
                     self.on_datagram(data, frame, ends, analysis);
                 }
-                Recognition::NeedMore | Recognition::No => {
+                // A datagram is one message: a PDU inside it does not make the flow that protocol.
+                Recognition::Within(..) | Recognition::NeedMore | Recognition::No => {
                     *attempts += 1;
                     if *attempts >= MAX_PROBE_ATTEMPTS {
                         analysis.stats.flows.unrecognised += 1;
@@ -179,7 +187,10 @@ impl App {
 }
 
 enum Recognition {
+    /// The data starts with a PDU of this protocol.
     Protocol(Protocol),
+    /// A whole PDU of this protocol starts at this offset (a stream picked up mid-PDU).
+    Within(usize, Protocol),
     NeedMore,
     No,
 }
@@ -189,6 +200,9 @@ fn recognise(data: &[u8]) -> Recognition {
     match faro_protocols::modbus::probe(data) {
         Probe::Match => Recognition::Protocol(Protocol::Modbus),
         Probe::NeedMore => Recognition::NeedMore,
-        Probe::NoMatch => Recognition::No,
+        Probe::NoMatch => match faro_protocols::modbus::find_adu(data) {
+            Some(at) => Recognition::Within(at, Protocol::Modbus),
+            None => Recognition::No,
+        },
     }
 }

@@ -2,7 +2,6 @@
 //! resynchronisation, request/response pairing, and inventory updates.
 
 use faro_protocols::Framing;
-use faro_protocols::Probe;
 use faro_protocols::modbus::{self, Adu, Anomalies, Body, Direction, FunctionCode};
 
 use super::{Analysis, FlowEnds, FrameInfo};
@@ -48,14 +47,6 @@ fn direction_index(to_server: bool) -> usize {
     usize::from(!to_server)
 }
 
-/// Offset of the first byte at which an ADU could start, if any.
-fn find_boundary(buf: &[u8]) -> Option<usize> {
-    (0..buf.len()).find(|&at| {
-        buf.get(at..)
-            .is_some_and(|rest| modbus::probe(rest) != Probe::NoMatch)
-    })
-}
-
 /// The inventory's name for a Read Device Identification object.
 fn identity_attribute(object_id: u8) -> std::borrow::Cow<'static, str> {
     match object_id {
@@ -83,7 +74,7 @@ impl ModbusFlow {
         let mut pos = 0;
         while let Some(buf) = data.get(pos..).filter(|b| !b.is_empty()) {
             if self.resync.get(dir).copied().unwrap_or(false) {
-                let skip = find_boundary(buf).unwrap_or(buf.len());
+                let skip = modbus::find_boundary(buf).unwrap_or(buf.len());
                 analysis.stats.reassembly.resync_skipped_bytes += skip as u64;
                 pos += skip;
                 if pos < data.len() {

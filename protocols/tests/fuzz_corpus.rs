@@ -1,0 +1,27 @@
+//! Replays the committed fuzz corpus and crash reproducers of the protocol
+//! targets, so a fixed crash stays fixed.
+
+use std::path::Path;
+
+fn replay(target: &str, run: fn(&[u8])) {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    let mut count = 0;
+    for dir in ["corpus", "artifacts"] {
+        let Ok(entries) = std::fs::read_dir(fuzz.join(dir).join(target)) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                run(&std::fs::read(&path).unwrap());
+                count += 1;
+            }
+        }
+    }
+    assert!(count > 0, "no corpus for {target} under {}", fuzz.display());
+}
+
+#[test]
+fn modbus_stream_corpus() {
+    replay("modbus_stream", faro_protocols::fuzzing::modbus_stream);
+}
