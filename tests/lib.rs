@@ -181,7 +181,10 @@ pub fn server_ports(summary: &TruthSummary, default: u16, dissector: &str) -> Ve
 
 /// Runs `faro-capgen` with `args`; panics with its stderr on failure.
 pub fn capgen(args: &[&str]) {
-    let out = Command::new(binary("faro-capgen")).args(args).output().unwrap();
+    let out = Command::new(binary("faro-capgen"))
+        .args(args)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "faro-capgen {args:?} failed:\n{}",
@@ -206,9 +209,14 @@ pub fn truth_file_counts(path: &Path) -> EdgeCounts {
 /// Runs `faro-sensor` under GNU time; returns its output and peak resident set size in KiB.
 pub fn sensor_with_peak_rss(args: &[&str]) -> (Output, u64) {
     let time = Path::new("/usr/bin/time");
-    assert!(time.exists(), "GNU time is needed (apt-get install time; scripts/setup installs it)");
+    assert!(
+        time.exists(),
+        "GNU time is needed (apt-get install time; scripts/setup installs it)"
+    );
     let mut cmd = Command::new(time);
-    cmd.args(["-f", "peak_rss_kib=%M"]).arg(binary("faro-sensor")).args(args);
+    cmd.args(["-f", "peak_rss_kib=%M"])
+        .arg(binary("faro-sensor"))
+        .args(args);
     let out = cmd.output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let peak = stderr

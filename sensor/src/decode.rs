@@ -289,21 +289,22 @@ mod tests {
     use etherparse::PacketBuilder;
 
     fn tcp_frame(vlan: Option<u16>) -> Vec<u8> {
-        let builder = PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]);
-        let builder = match vlan {
-            Some(id) => builder.single_vlan(id.try_into().unwrap()),
-            None => builder,
-        };
-        let builder = builder
-            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
-            .tcp(40000, 502, 1000, 8192);
+        let payload = b"\x00\x01\x00\x00\x00\x06\x01\x03\x00\x00\x00\x0a";
+        let eth = PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]);
         let mut out = Vec::new();
-        builder
-            .write(
-                &mut out,
-                b"\x00\x01\x00\x00\x00\x06\x01\x03\x00\x00\x00\x0a",
-            )
-            .unwrap();
+        match vlan {
+            Some(id) => eth
+                .single_vlan(id.try_into().unwrap())
+                .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+                .tcp(40000, 502, 1000, 8192)
+                .write(&mut out, payload)
+                .unwrap(),
+            None => eth
+                .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+                .tcp(40000, 502, 1000, 8192)
+                .write(&mut out, payload)
+                .unwrap(),
+        }
         out
     }
 

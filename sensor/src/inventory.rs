@@ -268,6 +268,21 @@ impl Edge {
     }
 }
 
+/// What identifies an edge: two assets, the server port, transport and protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EdgePath {
+    /// The initiator.
+    pub client: AssetId,
+    /// The responder.
+    pub server: AssetId,
+    /// The server's port.
+    pub server_port: u16,
+    /// TCP or UDP.
+    pub transport: TransportProto,
+    /// The industrial protocol.
+    pub protocol: Protocol,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct EdgeKey {
     client: IpAddr,
@@ -327,17 +342,15 @@ impl Inventory {
         Some(id)
     }
 
-    /// The edge from `client` to `server`, created if new; `None` when the inventory is full.
-    pub fn edge_for(
-        &mut self,
-        client: AssetId,
-        server: AssetId,
-        server_port: u16,
-        transport: TransportProto,
-        protocol: Protocol,
-        ts: u64,
-        shed: &mut Shed,
-    ) -> Option<EdgeId> {
+    /// The edge `path` describes, created if new; `None` when the inventory is full.
+    pub fn edge_for(&mut self, path: EdgePath, ts: u64, shed: &mut Shed) -> Option<EdgeId> {
+        let EdgePath {
+            client,
+            server,
+            server_port,
+            transport,
+            protocol,
+        } = path;
         let key = EdgeKey {
             client: self.asset(client)?.ip,
             server: self.asset(server)?.ip,
@@ -418,6 +431,16 @@ mod tests {
         assert_eq!(r.ranges(), &[(0, 150), (200, 201)]);
     }
 
+    fn modbus_path(client: AssetId, server: AssetId) -> EdgePath {
+        EdgePath {
+            client,
+            server,
+            server_port: 502,
+            transport: TransportProto::Tcp,
+            protocol: Protocol::Modbus,
+        }
+    }
+
     #[test]
     fn inventory_sheds_past_its_limits() {
         let limits = CapacityLimits {
@@ -431,28 +454,8 @@ mod tests {
         let b = inv.asset_for([10, 0, 0, 2].into(), 2, &mut shed).unwrap();
         assert!(inv.asset_for([10, 0, 0, 3].into(), 3, &mut shed).is_none());
         assert_eq!(inv.asset_for([10, 0, 0, 1].into(), 4, &mut shed), Some(a));
-        let e = inv.edge_for(
-            a,
-            b,
-            502,
-            TransportProto::Tcp,
-            Protocol::Modbus,
-            5,
-            &mut shed,
-        );
-        assert!(e.is_some());
-        assert!(
-            inv.edge_for(
-                b,
-                a,
-                502,
-                TransportProto::Tcp,
-                Protocol::Modbus,
-                5,
-                &mut shed
-            )
-            .is_none()
-        );
+        assert!(inv.edge_for(modbus_path(a, b), 5, &mut shed).is_some());
+        assert!(inv.edge_for(modbus_path(b, a), 5, &mut shed).is_none());
         assert_eq!((shed.assets, shed.edges), (1, 1));
     }
 
@@ -462,17 +465,7 @@ mod tests {
         let mut shed = Shed::default();
         let a = inv.asset_for([10, 0, 0, 1].into(), 1, &mut shed).unwrap();
         let b = inv.asset_for([10, 0, 0, 2].into(), 1, &mut shed).unwrap();
-        let e = inv
-            .edge_for(
-                a,
-                b,
-                502,
-                TransportProto::Tcp,
-                Protocol::Modbus,
-                1,
-                &mut shed,
-            )
-            .unwrap();
+        let e = inv.edge_for(modbus_path(a, b), 1, &mut shed).unwrap();
         let edge = inv.edge_mut(e, 2).unwrap();
         edge.function(16).requests += 1;
         edge.function(3).requests += 2;

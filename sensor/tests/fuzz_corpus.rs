@@ -1,5 +1,11 @@
 //! Replays the committed fuzz corpus and crash reproducers of the
 //! whole-pipeline target, so a fixed crash stays fixed.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::path::Path;
 

@@ -1,7 +1,12 @@
 //! The sensor on captures the project's own generator writes, whose truth is
 //! computed by the generator: TCP reassembly cases, link types and IPv6, the
 //! shipped sample, and a 1-million-flow SYN flood in bounded memory.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use faro_e2e::{
     analyze_json, capgen, report_counts, scratch_dir, sensor_with_peak_rss, truth_file_counts,
@@ -36,17 +41,29 @@ fn reassembly_cases_match_the_generators_truth_on_every_link_type() {
         let report = analyze_json(&[&pcap], &[]);
         let expected = truth_file_counts(&truth);
         assert_eq!(expected.len(), 9, "one edge per case");
-        assert_eq!(report_counts(&report, "modbus"), expected, "{linktype} ipv6={ipv6}");
+        assert_eq!(
+            report_counts(&report, "modbus"),
+            expected,
+            "{linktype} ipv6={ipv6}"
+        );
         let stats = &report["stats"];
         assert!(stats["reassembly"]["retransmitted_bytes"].as_u64().unwrap() > 0);
-        assert!(stats["reassembly"]["out_of_order_segments"].as_u64().unwrap() > 0);
+        assert!(
+            stats["reassembly"]["out_of_order_segments"]
+                .as_u64()
+                .unwrap()
+                > 0
+        );
         assert!(stats["reassembly"]["gaps"].as_u64().unwrap() > 0);
-        assert_eq!(report["inputs"][0]["link_type"], match linktype {
-            "sll" => "linux_sll",
-            "sll2" => "linux_sll2",
-            "raw" => "raw_ip",
-            other => other,
-        });
+        assert_eq!(
+            report["inputs"][0]["link_type"],
+            match linktype {
+                "sll" => "linux_sll",
+                "sll2" => "linux_sll2",
+                "raw" => "raw_ip",
+                other => other,
+            }
+        );
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -58,7 +75,13 @@ fn shipped_sample_matches_its_truth_and_inventory() {
     let dir = scratch_dir("sample");
     let fresh = dir.join("sample.pcap");
     let truth = dir.join("sample.json");
-    capgen(&["sample", "-o", fresh.to_str().unwrap(), "--truth", truth.to_str().unwrap()]);
+    capgen(&[
+        "sample",
+        "-o",
+        fresh.to_str().unwrap(),
+        "--truth",
+        truth.to_str().unwrap(),
+    ]);
     assert_eq!(
         std::fs::read(&shipped).unwrap(),
         std::fs::read(&fresh).unwrap(),
@@ -69,13 +92,24 @@ fn shipped_sample_matches_its_truth_and_inventory() {
     let assets = report["assets"].as_array().unwrap();
     let servers: Vec<_> = assets
         .iter()
-        .filter(|a| a["roles"].as_array().unwrap().iter().any(|r| r == "modbus_server"))
+        .filter(|a| {
+            a["roles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r == "modbus_server")
+        })
         .collect();
     assert_eq!(servers.len(), 5, "five PLCs");
     for plc in &servers {
         let identity = plc["identity"].as_object().unwrap();
         for key in ["vendor", "product_code", "revision"] {
-            assert!(identity.get(key).is_some_and(|v| !v.as_str().unwrap().is_empty()), "{plc}");
+            assert!(
+                identity
+                    .get(key)
+                    .is_some_and(|v| !v.as_str().unwrap().is_empty()),
+                "{plc}"
+            );
         }
         assert!(plc["mac"].is_string(), "{plc}");
     }
@@ -101,16 +135,35 @@ fn shipped_sample_matches_its_truth_and_inventory() {
 fn syn_flood_of_a_million_flows_stays_in_bounded_memory() {
     let dir = scratch_dir("synflood");
     let pcap = dir.join("synflood.pcap");
-    capgen(&["synflood", "--flows", "1000000", "-o", pcap.to_str().unwrap()]);
-    let (out, peak_kib) =
-        sensor_with_peak_rss(&["analyze", "--format", "json", "--no-progress", pcap.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    capgen(&[
+        "synflood",
+        "--flows",
+        "1000000",
+        "-o",
+        pcap.to_str().unwrap(),
+    ]);
+    let (out, peak_kib) = sensor_with_peak_rss(&[
+        "analyze",
+        "--format",
+        "json",
+        "--no-progress",
+        pcap.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let stats = &report["stats"];
     let max_flows = 65_536u64; // CapacityLimits::default().max_flows
     assert_eq!(stats["flows"]["created"], 1_000_000);
     assert_eq!(stats["flows"]["peak"], max_flows);
-    assert_eq!(stats["shed"]["flows"], 1_000_000 - max_flows, "every eviction is counted");
+    assert_eq!(
+        stats["shed"]["flows"],
+        1_000_000 - max_flows,
+        "every eviction is counted"
+    );
     assert!(
         peak_kib < 64 * 1024,
         "peak RSS {peak_kib} KiB for 1M flows (limit 64 MiB)"

@@ -48,12 +48,14 @@ pub fn direction_hint(adu: &Adu<'_>) -> Option<Direction> {
     }
     let byte_at = |at: usize| pdu.get(at).map(|&b| usize::from(b));
     let (request, response) = match function {
-        FunctionCode::READ_COILS
-        | FunctionCode::READ_DISCRETE_INPUTS
-        | FunctionCode::READ_HOLDING_REGISTERS
-        | FunctionCode::READ_INPUT_REGISTERS => (
+        FunctionCode::READ_COILS | FunctionCode::READ_DISCRETE_INPUTS => (
             pdu.len() == request_len::READ,
             byte_at(1) == Some(pdu.len().wrapping_sub(2)),
+        ),
+        // Registers are two bytes: a response's byte count is even.
+        FunctionCode::READ_HOLDING_REGISTERS | FunctionCode::READ_INPUT_REGISTERS => (
+            pdu.len() == request_len::READ,
+            byte_at(1).is_some_and(|count| count % 2 == 0 && count == pdu.len().wrapping_sub(2)),
         ),
         FunctionCode::READ_EXCEPTION_STATUS
         | FunctionCode::GET_COMM_EVENT_COUNTER
@@ -118,6 +120,11 @@ mod tests {
         assert_eq!(
             hint(&[0, 1, 0, 0, 0, 7, 1, 3, 4, 0, 1, 0, 2]),
             Some(Direction::Response)
+        );
+        // Start address 0x03E8: a byte count of 3 would be odd for registers.
+        assert_eq!(
+            hint(&[0, 1, 0, 0, 0, 6, 1, 3, 3, 0xe8, 0, 0x3c]),
+            Some(Direction::Request)
         );
         // FC 1 response with byte count 3 has the request's length: ambiguous.
         assert_eq!(hint(&[0, 1, 0, 0, 0, 6, 1, 1, 3, 1, 2, 3]), None);

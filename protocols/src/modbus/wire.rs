@@ -17,6 +17,9 @@ use crate::cursor::Reader;
 use crate::error::{Error, Layer};
 use crate::stream::{Framing, Probe};
 
+use super::direction::direction_hint;
+use super::types::{ExceptionCode, FunctionClass, FunctionCode};
+
 /// Length of the MBAP header: transaction id (2), protocol id (2), length (2), unit id (1).
 pub const MBAP_HEADER_LEN: usize = 7;
 
@@ -206,18 +209,54 @@ pub fn find_boundary(buf: &[u8]) -> Option<usize> {
     })
 }
 
-/// Offset of the first complete ADU in `buf` that [`probe`] matches, for
-/// recognising a stream picked up in the middle of a PDU. Stricter than
-/// [`find_boundary`]: the ADU must be complete, and an all-zero transaction
-/// id, unit id and function code (zero padding) does not count.
+/// A PDU found mid-segment counts only if it is unmistakable: a public
+/// function whose layout fits a request or a response, or an exception of
+/// exactly a public function code and a defined exception code.
+fn plausible_first_pdu(pdu: &[u8]) -> bool {
+    let Some(&code) = pdu.first() else {
+        return false;
+    };
+    let function = FunctionCode(code);
+    let public = FunctionCode(function.code()).class() == FunctionClass::Public;
+    if function.is_exception() {
+        return public
+            && pdu.len() == 2
+            && pdu
+                .get(1)
+                .is_some_and(|&c| ExceptionCode(c).name().is_some());
+    }
+    let adu = Adu {
+        header: MbapHeader {
+            transaction_id: 0,
+            protocol_id: MODBUS_PROTOCOL_ID,
+            length: 0,
+            unit_id: 0,
+        },
+        pdu,
+    };
+    public && direction_hint(&adu).is_some()
+}
+
+/// Offset of a complete ADU ending exactly at the end of `buf`, for
+/// recognising a stream picked up in the middle of a PDU (the segment ends
+/// one PDU and carries the next whole). Much stricter than [`find_boundary`],
+/// because other protocols' payloads contain Modbus-like runs of zeros: the
+/// ADU must satisfy [`probe`], use a public function code (or be an
+/// exception), and have a layout that fits a request or a response.
 pub fn find_adu(buf: &[u8]) -> Option<usize> {
-    (0..buf.len()).find(|&at| {
-        buf.get(at..).is_some_and(|rest| {
-            probe(rest) == Probe::Match
-                && !(rest.get(field::TRANSACTION_ID) == Some(&[0, 0])
-                    && rest.get(field::UNIT_ID) == Some(&0)
-                    && rest.get(field::FUNCTION_CODE) == Some(&0))
-        })
+    (1..buf.len()).find(|&at| {
+        let Some(rest) = buf.get(at..) else {
+            return false;
+        };
+        if probe(rest) != Probe::Match {
+            return false;
+        }
+        match frame(rest) {
+            Framing::Parsed { consumed, message } => {
+                consumed == rest.len() && plausible_first_pdu(message.pdu)
+            }
+            _ => false,
+        }
     })
 }
 
@@ -372,8 +411,16 @@ mod tests {
         let mut stream = READ_RESPONSE[9..].to_vec(); // the end of a cut PDU
         stream.extend_from_slice(&READ_REQUEST);
         assert_eq!(find_adu(&stream), Some(6));
-        assert_eq!(find_boundary(&stream), Some(6));
+        // The loose search may stop earlier, where a header could begin.
+        assert!(find_boundary(&stream).is_some_and(|at| at <= 6));
         assert_eq!(find_adu(&[0u8; 64]), None);
+        // An ONC RPC portmapper call seen on port 502: a Modbus-like run of
+        // zeros in the middle ("00 00 00 00 00 02 00 01") is not an ADU.
+        let rpc = [
+            0x80, 0x00, 0x00, 0x28, 0x7e, 0x86, 0xab, 0x4a, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 0x86,
+            0xa3, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        assert_eq!(find_adu(&rpc), None);
         assert_eq!(find_adu(b"GET / HTTP/1.1\r\nHost: plc\r\n\r\n"), None);
     }
 

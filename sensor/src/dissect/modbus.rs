@@ -5,7 +5,7 @@ use faro_protocols::Framing;
 use faro_protocols::modbus::{self, Adu, Anomalies, Body, Direction, FunctionCode};
 
 use super::{Analysis, FlowEnds, FrameInfo};
-use crate::inventory::{AccessKey, AssetId, EdgeId, Protocol, Role};
+use crate::inventory::{AccessKey, AssetId, EdgeId, EdgePath, Protocol, Role};
 
 /// Largest partial ADU the stream keeps for this protocol.
 pub const MAX_PARTIAL: usize = modbus::MBAP_HEADER_LEN - 1 + modbus::MAX_FRAMED_LENGTH as usize;
@@ -312,15 +312,14 @@ impl ModbusFlow {
         if let Some(asset) = inventory.asset_mut(server, ts) {
             asset.add_role(Role::ModbusServer, Protocol::Modbus);
         }
-        let edge = inventory.edge_for(
+        let path = EdgePath {
             client,
             server,
-            ends.server.port,
-            ends.transport,
-            Protocol::Modbus,
-            ts,
-            shed,
-        );
+            server_port: ends.server.port,
+            transport: ends.transport,
+            protocol: Protocol::Modbus,
+        };
+        let edge = inventory.edge_for(path, ts, shed);
         if let Some(edge) = edge.and_then(|id| inventory.edge_mut(id, ts)) {
             edge.flows += 1;
         }
