@@ -371,6 +371,32 @@ mod tests {
     }
 
     #[test]
+    fn qinq_reports_the_inner_vlan() {
+        let mut out = Vec::new();
+        PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12])
+            .double_vlan(100.try_into().unwrap(), 20.try_into().unwrap())
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .tcp(40000, 502, 1, 8192)
+            .write(&mut out, b"x")
+            .unwrap();
+        let Decoded::Packet(p) = decode(LinkType::Ethernet, &out) else {
+            panic!("not decoded")
+        };
+        assert_eq!(p.vlan, Some(20));
+    }
+
+    #[test]
+    fn ip_fragments_are_counted_not_decoded() {
+        let mut frame = tcp_frame(None);
+        // IPv4 flags/fragment offset (bytes 20..22 of the frame): more fragments.
+        frame[20] = 0x20;
+        assert!(matches!(
+            decode(LinkType::Ethernet, &frame),
+            Decoded::IpFragment
+        ));
+    }
+
+    #[test]
     fn arp_is_not_ip() {
         let mut frame = vec![0xff; 12];
         frame.extend_from_slice(&[0x08, 0x06]);
