@@ -1,6 +1,7 @@
 //! Link, network and transport decoding with etherparse, lax: a truncated or
 //! odd frame is classified and counted, never fatal.
 
+use core::ops::Range;
 use std::net::IpAddr;
 
 use etherparse::{
@@ -37,22 +38,36 @@ impl LinkType {
     }
 }
 
-/// Linux cooked header layouts (tcpdump.org linktypes LINKTYPE_LINUX_SLL / SLL2).
-mod sll {
-    use core::ops::Range;
-    pub(super) const V1_LEN: usize = 16;
-    pub(super) const V1_HATYPE: Range<usize> = 2..4;
-    pub(super) const V1_ADDR_LEN: Range<usize> = 4..6;
-    pub(super) const V1_ADDR: Range<usize> = 6..12;
-    pub(super) const V1_PROTOCOL: Range<usize> = 14..16;
-    pub(super) const V2_LEN: usize = 20;
-    pub(super) const V2_PROTOCOL: Range<usize> = 0..2;
-    pub(super) const V2_HATYPE: Range<usize> = 8..10;
-    pub(super) const V2_ADDR_LEN: usize = 11;
-    pub(super) const V2_ADDR: Range<usize> = 12..18;
-    /// ARPHRD_ETHER: the address field is a MAC address.
-    pub(super) const HATYPE_ETHER: u16 = 1;
+/// A Linux cooked capture header layout (tcpdump.org, LINKTYPE_LINUX_SLL and
+/// LINKTYPE_LINUX_SLL2): where the protocol, hardware type, address length
+/// and address sit.
+struct CookedLayout {
+    len: usize,
+    protocol: Range<usize>,
+    hatype: Range<usize>,
+    /// One byte (SLL2) or two (SLL).
+    addr_len: Range<usize>,
+    addr: Range<usize>,
 }
+
+const SLL: CookedLayout = CookedLayout {
+    len: 16,
+    protocol: 14..16,
+    hatype: 2..4,
+    addr_len: 4..6,
+    addr: 6..12,
+};
+
+const SLL2: CookedLayout = CookedLayout {
+    len: 20,
+    protocol: 0..2,
+    hatype: 8..10,
+    addr_len: 11..12,
+    addr: 12..18,
+};
+
+/// ARPHRD_ETHER: the cooked header's address is a MAC address.
+const HATYPE_ETHER: u16 = 1;
 
 /// BSD loopback header length.
 const LOOPBACK_HEADER_LEN: usize = 4;
@@ -142,40 +157,14 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Decoded<'_> {
             }
             Err(_) => return Decoded::Truncated,
         },
-        LinkType::LinuxSll => {
-            let (Some(header), Some(rest)) = (frame.get(..sll::V1_LEN), frame.get(sll::V1_LEN..))
-            else {
-                return Decoded::Truncated;
-            };
-            let mac = (be16(header, sll::V1_HATYPE) == Some(sll::HATYPE_ETHER)
-                && be16(header, sll::V1_ADDR_LEN) == Some(6))
-            .then(|| mac_at(header, sll::V1_ADDR))
-            .flatten();
-            match be16(header, sll::V1_PROTOCOL) {
-                Some(proto) => (
-                    LaxSlicedPacket::from_ether_type(EtherType(proto), rest),
-                    mac,
-                ),
-                None => return Decoded::Truncated,
-            }
-        }
-        LinkType::LinuxSll2 => {
-            let (Some(header), Some(rest)) = (frame.get(..sll::V2_LEN), frame.get(sll::V2_LEN..))
-            else {
-                return Decoded::Truncated;
-            };
-            let mac = (be16(header, sll::V2_HATYPE) == Some(sll::HATYPE_ETHER)
-                && header.get(sll::V2_ADDR_LEN) == Some(&6))
-            .then(|| mac_at(header, sll::V2_ADDR))
-            .flatten();
-            match be16(header, sll::V2_PROTOCOL) {
-                Some(proto) => (
-                    LaxSlicedPacket::from_ether_type(EtherType(proto), rest),
-                    mac,
-                ),
-                None => return Decoded::Truncated,
-            }
-        }
+        LinkType::LinuxSll => match decode_cooked(&SLL, frame) {
+            Some(decoded) => decoded,
+            None => return Decoded::Truncated,
+        },
+        LinkType::LinuxSll2 => match decode_cooked(&SLL2, frame) {
+            Some(decoded) => decoded,
+            None => return Decoded::Truncated,
+        },
         LinkType::RawIp => match LaxSlicedPacket::from_ip(frame) {
             Ok(p) => (p, None),
             Err(_) => return not_ip_or_truncated(frame),
@@ -189,6 +178,28 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Decoded<'_> {
         },
     };
     classify(sliced, src_mac)
+}
+
+/// Splits a Linux cooked frame: the packet after the header, and the sender's
+/// MAC when the header carries an Ethernet address.
+fn decode_cooked<'a>(
+    layout: &CookedLayout,
+    frame: &'a [u8],
+) -> Option<(LaxSlicedPacket<'a>, Option<[u8; 6]>)> {
+    let header = frame.get(..layout.len)?;
+    let rest = frame.get(layout.len..)?;
+    let addr_len = header
+        .get(layout.addr_len.clone())?
+        .iter()
+        .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+    let mac = (be16(header, layout.hatype.clone()) == Some(HATYPE_ETHER) && addr_len == 6)
+        .then(|| mac_at(header, layout.addr.clone()))
+        .flatten();
+    let protocol = be16(header, layout.protocol.clone())?;
+    Some((
+        LaxSlicedPacket::from_ether_type(EtherType(protocol), rest),
+        mac,
+    ))
 }
 
 fn classify<'a>(p: LaxSlicedPacket<'a>, src_mac: Option<[u8; 6]>) -> Decoded<'a> {
@@ -274,12 +285,12 @@ fn not_ip_or_truncated(data: &[u8]) -> Decoded<'_> {
     }
 }
 
-fn be16(buf: &[u8], at: core::ops::Range<usize>) -> Option<u16> {
+fn be16(buf: &[u8], at: Range<usize>) -> Option<u16> {
     let bytes: [u8; 2] = buf.get(at)?.try_into().ok()?;
     Some(u16::from_be_bytes(bytes))
 }
 
-fn mac_at(buf: &[u8], at: core::ops::Range<usize>) -> Option<[u8; 6]> {
+fn mac_at(buf: &[u8], at: Range<usize>) -> Option<[u8; 6]> {
     buf.get(at)?.try_into().ok()
 }
 

@@ -35,13 +35,6 @@ impl Side {
             Side::Hi => Side::Lo,
         }
     }
-
-    fn index(self) -> usize {
-        match self {
-            Side::Lo => 0,
-            Side::Hi => 1,
-        }
-    }
 }
 
 /// An address and port.
@@ -138,12 +131,7 @@ impl Flow {
 
     /// The stream of data sent by `side`.
     pub fn stream_mut(&mut self, side: Side) -> &mut Stream {
-        // Both indexes exist: the array has exactly two elements.
-        let [lo, hi] = &mut self.streams;
-        match side.index() {
-            0 => lo,
-            _ => hi,
-        }
+        self.split(side).0
     }
 
     /// Splits the flow into the stream sent by `side` and the application state.

@@ -134,15 +134,7 @@ impl Pipeline {
         dst_port: u16,
         segment: &Segment<'_>,
     ) {
-        let src = Endpoint {
-            ip: packet.src,
-            port: src_port,
-        };
-        let dst = Endpoint {
-            ip: packet.dst,
-            port: dst_port,
-        };
-        let (key, side) = FlowKey::new(src, dst, TransportProto::Tcp);
+        let (key, side) = flow_key(packet, src_port, dst_port, TransportProto::Tcp);
         let closing = if let Some(flow) = self.flows.get_mut(&key) {
             on_tcp_segment(
                 flow,
@@ -186,15 +178,7 @@ impl Pipeline {
         if payload.is_empty() {
             return;
         }
-        let src = Endpoint {
-            ip: packet.src,
-            port: src_port,
-        };
-        let dst = Endpoint {
-            ip: packet.dst,
-            port: dst_port,
-        };
-        let (key, side) = FlowKey::new(src, dst, TransportProto::Udp);
+        let (key, side) = flow_key(packet, src_port, dst_port, TransportProto::Udp);
         if self.flows.get_mut(&key).is_none() {
             self.create_flow(key, ts);
         }
@@ -424,6 +408,23 @@ fn guess_server(key: &FlowKey) -> Side {
             Side::Lo
         }
     })
+}
+
+fn flow_key(
+    packet: &Packet<'_>,
+    src_port: u16,
+    dst_port: u16,
+    proto: TransportProto,
+) -> (FlowKey, Side) {
+    let src = Endpoint {
+        ip: packet.src,
+        port: src_port,
+    };
+    let dst = Endpoint {
+        ip: packet.dst,
+        port: dst_port,
+    };
+    FlowKey::new(src, dst, proto)
 }
 
 fn flow_ends(key: &FlowKey, server: Side) -> FlowEnds {

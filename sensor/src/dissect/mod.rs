@@ -122,10 +122,7 @@ impl App {
                 Recognition::NeedMore if data.len() < MAX_PROBE_BYTES => 0,
                 Recognition::NeedMore | Recognition::No => {
                     *attempts += 1;
-                    if *attempts >= MAX_PROBE_ATTEMPTS {
-                        analysis.stats.flows.unrecognised += 1;
-                        *self = App::Unrecognised;
-                    }
+                    self.give_up_after_attempts(analysis);
                     data.len()
                 }
             },
@@ -151,10 +148,7 @@ impl App {
                 // A datagram is one message: a PDU inside it does not make the flow that protocol.
                 Recognition::Within(..) | Recognition::NeedMore | Recognition::No => {
                     *attempts += 1;
-                    if *attempts >= MAX_PROBE_ATTEMPTS {
-                        analysis.stats.flows.unrecognised += 1;
-                        *self = App::Unrecognised;
-                    }
+                    self.give_up_after_attempts(analysis);
                 }
             },
             App::Modbus(flow) => flow.on_datagram(data, frame, ends, analysis),
@@ -173,6 +167,14 @@ impl App {
     pub fn on_close(&mut self, analysis: &mut Analysis) {
         if let App::Modbus(flow) = self {
             flow.on_close(analysis);
+        }
+    }
+
+    /// After too many segments matched nothing, the flow is unrecognised.
+    fn give_up_after_attempts(&mut self, analysis: &mut Analysis) {
+        if matches!(self, App::Probing(attempts) if *attempts >= MAX_PROBE_ATTEMPTS) {
+            analysis.stats.flows.unrecognised += 1;
+            *self = App::Unrecognised;
         }
     }
 
