@@ -1,10 +1,19 @@
 //! The generator's command line: captures are written, deterministic, and
 //! libpcap reads them back.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::process::Command;
 
 fn capgen(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_faro-capgen")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_faro-capgen"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -14,7 +23,11 @@ fn same_arguments_same_bytes() {
     let (a, b) = (dir.join("a.pcap"), dir.join("b.pcap"));
     for path in [&a, &b] {
         let out = capgen(&["reassembly", "-o", path.to_str().unwrap()]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     let mut capture = pcap::Capture::from_file(&a).unwrap();
