@@ -178,6 +178,14 @@ impl RangeSet {
         let at = self
             .ranges
             .partition_point(|&(_, e)| e.saturating_add(1) < start);
+        // Polling reads the same addresses again and again: nothing to change.
+        if self
+            .ranges
+            .get(at)
+            .is_some_and(|&(s, e)| s <= start && end <= e)
+        {
+            return false;
+        }
         let mut merged = (start, end);
         let mut until = at;
         while let Some(&(s, e)) = self.ranges.get(until) {
