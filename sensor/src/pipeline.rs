@@ -322,22 +322,13 @@ fn deliver(
         }
         Chunk::Data(bytes) => bytes,
     };
-    if partial.is_empty() {
-        let used = app.on_stream(bytes, info, ends, &mut shared.analysis);
-        keep_partial(
-            bytes.get(used..).unwrap_or_default(),
-            partial,
-            app,
-            info,
-            shared,
-        );
-        return;
-    }
-    if !shared.budget.take(bytes.len()) {
+    if !partial.is_empty() && !shared.budget.take(bytes.len()) {
         // No room to join the pieces: lose the partial PDU, parse what arrived.
         shared.analysis.stats.shed.reassembly_bytes += partial.len() as u64;
         drop_partial(partial, shared);
         app.on_gap(info.to_server);
+    }
+    if partial.is_empty() {
         let used = app.on_stream(bytes, info, ends, &mut shared.analysis);
         keep_partial(
             bytes.get(used..).unwrap_or_default(),
