@@ -23,16 +23,22 @@ pub struct EdgeId(u32);
 pub enum Protocol {
     /// Modbus/TCP (and Modbus over UDP).
     Modbus,
+    /// Siemens S7comm (protocol id 0x32) over ISO-on-TCP.
+    S7comm,
+    /// Siemens S7comm-plus (protocol id 0x72) over ISO-on-TCP.
+    S7commPlus,
 }
 
 impl Protocol {
     /// Every protocol, in output order.
-    pub const ALL: [Protocol; 1] = [Protocol::Modbus];
+    pub const ALL: [Protocol; 3] = [Protocol::Modbus, Protocol::S7comm, Protocol::S7commPlus];
 
     /// The name used in output.
     pub fn name(self) -> &'static str {
         match self {
             Protocol::Modbus => "modbus",
+            Protocol::S7comm => "s7comm",
+            Protocol::S7commPlus => "s7comm_plus",
         }
     }
 
@@ -48,17 +54,23 @@ pub enum Role {
     ModbusServer,
     /// Sends Modbus requests (an HMI, SCADA server, engineering station…).
     ModbusClient,
+    /// A Siemens PLC: serves S7comm or S7comm-plus (ISO-on-TCP, usually port 102).
+    Plc,
+    /// Talks S7 to a PLC: an HMI, SCADA server or engineering station.
+    S7Client,
 }
 
 impl Role {
     /// Every role, in output order.
-    pub const ALL: [Role; 2] = [Role::ModbusServer, Role::ModbusClient];
+    pub const ALL: [Role; 4] = [Role::ModbusServer, Role::ModbusClient, Role::Plc, Role::S7Client];
 
     /// The name used in output.
     pub fn name(self) -> &'static str {
         match self {
             Role::ModbusServer => "modbus_server",
             Role::ModbusClient => "modbus_client",
+            Role::Plc => "plc",
+            Role::S7Client => "s7_client",
         }
     }
 
@@ -75,6 +87,19 @@ pub const MAX_IDENTITY_ATTRIBUTES: usize = 64;
 /// Most VLAN ids remembered per asset.
 pub const MAX_VLANS_PER_ASSET: usize = 8;
 
+/// Inserts a device-provided string, bounded in count and length.
+fn set_attribute(map: &mut BTreeMap<String, String>, name: &str, value: &[u8]) {
+    if map.len() >= MAX_IDENTITY_ATTRIBUTES && !map.contains_key(name) {
+        return;
+    }
+    let value = value.get(..MAX_IDENTITY_VALUE_LEN).unwrap_or(value);
+    let text = String::from_utf8_lossy(value);
+    let text = text.trim_matches(|c: char| c == '\0' || c.is_whitespace());
+    if !text.is_empty() {
+        map.insert(name.to_owned(), text.to_owned());
+    }
+}
+
 /// A device seen on the network.
 #[derive(Debug, Clone)]
 pub struct Asset {
@@ -88,6 +113,9 @@ pub struct Asset {
     protocols: u32,
     /// Identity attributes by name (vendor, product_code, revision, …).
     pub identity: BTreeMap<String, String>,
+    /// Security-relevant device state as last observed (CPU mode, key
+    /// switch, protection level, …), by name.
+    pub posture: BTreeMap<String, String>,
     /// Capture time first seen, nanoseconds since the epoch.
     pub first_seen: u64,
     /// Capture time last seen, nanoseconds since the epoch.
@@ -113,15 +141,15 @@ impl Asset {
         self.protocols |= protocol.bit();
     }
 
-    /// Records an identity attribute, bounded in count and length.
+    /// Records an identity attribute, bounded in count and length. Blank
+    /// values (NUL or space padding only) are not recorded.
     pub fn set_identity(&mut self, name: &str, value: &[u8]) {
-        if self.identity.len() >= MAX_IDENTITY_ATTRIBUTES && !self.identity.contains_key(name) {
-            return;
-        }
-        let value = value.get(..MAX_IDENTITY_VALUE_LEN).unwrap_or(value);
-        let text = String::from_utf8_lossy(value);
-        let text = text.trim_end_matches('\0').trim();
-        self.identity.insert(name.to_owned(), text.to_owned());
+        set_attribute(&mut self.identity, name, value);
+    }
+
+    /// Records a posture attribute, bounded like identity attributes.
+    pub fn set_posture(&mut self, name: &str, value: &str) {
+        set_attribute(&mut self.posture, name, value.as_bytes());
     }
 
     /// Records what the link layer says about a frame this asset sent.
@@ -140,6 +168,30 @@ impl Asset {
     fn touch(&mut self, ts: u64) {
         self.first_seen = self.first_seen.min(ts);
         self.last_seen = self.last_seen.max(ts);
+    }
+}
+
+/// What an edge counts requests by: a protocol's function code, or for S7
+/// userdata the function group and subfunction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FunctionKey {
+    /// A function code (Modbus function, S7 job function, S7comm-plus function).
+    Code(u32),
+    /// S7 userdata: function group and subfunction, written `ud-<group>-<subfunction>`.
+    Userdata {
+        /// Function group (0 mode transition … 7 time functions).
+        group: u8,
+        /// Subfunction within the group.
+        subfunction: u8,
+    },
+}
+
+impl std::fmt::Display for FunctionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FunctionKey::Code(code) => write!(f, "{code}"),
+            FunctionKey::Userdata { group, subfunction } => write!(f, "ud-{group}-{subfunction}"),
+        }
     }
 }
 
@@ -239,8 +291,8 @@ pub struct Edge {
     pub transport: TransportProto,
     /// The industrial protocol.
     pub protocol: Protocol,
-    /// Per-function counters by the protocol's function code.
-    pub functions: BTreeMap<u32, FunctionCounters>,
+    /// Per-function counters.
+    pub functions: BTreeMap<FunctionKey, FunctionCounters>,
     /// Address ranges read and written.
     pub accesses: BTreeMap<AccessKey, RangeSet>,
     /// Protocol anomalies seen on this edge, by name.
@@ -254,9 +306,9 @@ pub struct Edge {
 }
 
 impl Edge {
-    /// The counters of `code`, created on first use.
-    pub fn function(&mut self, code: u32) -> &mut FunctionCounters {
-        self.functions.entry(code).or_default()
+    /// The counters of `key`, created on first use.
+    pub fn function(&mut self, key: FunctionKey) -> &mut FunctionCounters {
+        self.functions.entry(key).or_default()
     }
 
     /// Counts one occurrence of an anomaly.
@@ -343,6 +395,7 @@ impl Inventory {
             roles: 0,
             protocols: 0,
             identity: BTreeMap::new(),
+            posture: BTreeMap::new(),
             first_seen: ts,
             last_seen: ts,
         });
@@ -475,14 +528,22 @@ mod tests {
         let b = inv.asset_for([10, 0, 0, 2].into(), 1, &mut shed).unwrap();
         let e = inv.edge_for(modbus_path(a, b), 1, &mut shed).unwrap();
         let edge = inv.edge_mut(e, 2).unwrap();
-        edge.function(16).requests += 1;
-        edge.function(3).requests += 2;
-        edge.function(16).requests += 1;
+        edge.function(FunctionKey::Code(16)).requests += 1;
+        edge.function(FunctionKey::Code(3)).requests += 2;
+        edge.function(FunctionKey::Code(16)).requests += 1;
+        edge.function(FunctionKey::Userdata {
+            group: 4,
+            subfunction: 1,
+        })
+        .requests += 1;
         let codes: Vec<_> = edge
             .functions
             .iter()
-            .map(|(c, f)| (*c, f.requests))
+            .map(|(c, f)| (c.to_string(), f.requests))
             .collect();
-        assert_eq!(codes, vec![(3, 2), (16, 2)]);
+        assert_eq!(
+            codes,
+            vec![("3".into(), 2), ("16".into(), 2), ("ud-4-1".into(), 1)]
+        );
     }
 }

@@ -7,7 +7,7 @@ use faro_firmware_config::CapacityLimits;
 use faro_protocols::Probe;
 
 use crate::flow::{Endpoint, TransportProto};
-use crate::inventory::{Inventory, Protocol};
+use crate::inventory::Inventory;
 use crate::stats::Stats;
 
 /// Segments (either direction) probed before a flow is declared unrecognised.
@@ -178,9 +178,9 @@ impl App {
         }
     }
 
-    fn start(&mut self, protocol: Protocol, analysis: &mut Analysis) {
+    fn start(&mut self, protocol: Dissector, analysis: &mut Analysis) {
         match protocol {
-            Protocol::Modbus => {
+            Dissector::Modbus => {
                 analysis.stats.flows.by_protocol.modbus += 1;
                 *self = App::Modbus(Box::default());
             }
@@ -188,11 +188,17 @@ impl App {
     }
 }
 
+/// The per-flow dissectors a flow can be handed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dissector {
+    Modbus,
+}
+
 enum Recognition {
     /// The data starts with a PDU of this protocol.
-    Protocol(Protocol),
+    Protocol(Dissector),
     /// A whole PDU of this protocol starts at this offset (a stream picked up mid-PDU).
-    Within(usize, Protocol),
+    Within(usize, Dissector),
     NeedMore,
     No,
 }
@@ -200,10 +206,10 @@ enum Recognition {
 /// Tries each protocol's content probe.
 fn recognise(data: &[u8]) -> Recognition {
     match faro_protocols::modbus::probe(data) {
-        Probe::Match => Recognition::Protocol(Protocol::Modbus),
+        Probe::Match => Recognition::Protocol(Dissector::Modbus),
         Probe::NeedMore => Recognition::NeedMore,
         Probe::NoMatch => match faro_protocols::modbus::find_adu(data) {
-            Some(at) => Recognition::Within(at, Protocol::Modbus),
+            Some(at) => Recognition::Within(at, Dissector::Modbus),
             None => Recognition::No,
         },
     }

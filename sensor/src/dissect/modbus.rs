@@ -5,7 +5,7 @@ use faro_protocols::Framing;
 use faro_protocols::modbus::{self, Adu, Anomalies, Body, Direction, FunctionCode};
 
 use super::{Analysis, FlowEnds, FrameInfo};
-use crate::inventory::{AccessKey, AssetId, EdgeId, EdgePath, Protocol, Role};
+use crate::inventory::{AccessKey, AssetId, EdgeId, EdgePath, FunctionKey, Protocol, Role};
 
 /// Largest partial ADU the stream keeps for this protocol.
 pub const MAX_PARTIAL: usize = modbus::MBAP_HEADER_LEN - 1 + modbus::MAX_FRAMED_LENGTH as usize;
@@ -226,7 +226,7 @@ impl ModbusFlow {
         let Some(edge) = ids.edge.and_then(|id| inventory.edge_mut(id, ts)) else {
             return;
         };
-        let counters = edge.function(code);
+        let counters = edge.function(FunctionKey::Code(code));
         match direction {
             Direction::Request => counters.requests += 1,
             Direction::Response if message.function.is_exception() => counters.exceptions += 1,

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 
 use crate::flow::TransportProto;
-use crate::inventory::{Asset, Edge, Inventory, Protocol};
+use crate::inventory::{Asset, Edge, FunctionKey, Inventory, Protocol};
 use crate::stats::Stats;
 
 /// Identifies the JSON layout; bumped on incompatible changes.
@@ -59,6 +59,8 @@ pub struct AssetReport {
     pub protocols: Vec<&'static str>,
     /// Identity attributes.
     pub identity: BTreeMap<String, String>,
+    /// Security-relevant device state.
+    pub posture: BTreeMap<String, String>,
     /// RFC 3339, capture time.
     pub first_seen: String,
     /// RFC 3339, capture time.
@@ -68,8 +70,8 @@ pub struct AssetReport {
 /// Counters of one function on an edge, with its name.
 #[derive(Debug, Serialize)]
 pub struct FunctionReport {
-    /// Function code.
-    pub code: u32,
+    /// The function as keyed in `functions`: a decimal code, or `ud-<group>-<subfunction>`.
+    pub function: String,
     /// The specification's name, when the code is assigned.
     pub name: Option<&'static str>,
     /// Requests.
@@ -93,15 +95,16 @@ pub struct AccessReport {
     pub ranges: Vec<[u32; 2]>,
 }
 
-/// Function code → request count, serialised as a JSON object with decimal keys in numeric order.
+/// Function → request count, serialised as a JSON object in function order
+/// (decimal codes numerically, then S7 userdata keys).
 #[derive(Debug)]
-pub struct RequestCounts(pub Vec<(u32, u64)>);
+pub struct RequestCounts(pub Vec<(FunctionKey, u64)>);
 
 impl Serialize for RequestCounts {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (code, count) in &self.0 {
-            map.serialize_entry(&code.to_string(), count)?;
+        for (key, count) in &self.0 {
+            map.serialize_entry(&key.to_string(), count)?;
         }
         map.end()
     }
@@ -120,7 +123,7 @@ pub struct EdgeReport {
     pub transport: &'static str,
     /// Protocol name.
     pub protocol: &'static str,
-    /// Function code (decimal) → requests.
+    /// Function (decimal code, or `ud-<group>-<subfunction>`) → requests.
     pub functions: RequestCounts,
     /// Per-function request, response and exception counts.
     pub function_details: Vec<FunctionReport>,
@@ -147,12 +150,13 @@ pub fn format_mac(mac: [u8; 6]) -> String {
     format!("{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{f:02x}")
 }
 
-/// The specification's name of a function code.
-pub fn function_name(protocol: Protocol, code: u32) -> Option<&'static str> {
-    match protocol {
-        Protocol::Modbus => u8::try_from(code)
+/// The specification's name of a function.
+pub fn function_name(protocol: Protocol, key: FunctionKey) -> Option<&'static str> {
+    match (protocol, key) {
+        (Protocol::Modbus, FunctionKey::Code(code)) => u8::try_from(code)
             .ok()
             .and_then(|c| faro_protocols::modbus::FunctionCode(c).name()),
+        _ => None,
     }
 }
 
@@ -196,6 +200,7 @@ fn asset_report(asset: &Asset) -> AssetReport {
         roles: asset.roles().map(|r| r.name()).collect(),
         protocols: asset.protocols().map(|p| p.name()).collect(),
         identity: asset.identity.clone(),
+        posture: asset.posture.clone(),
         first_seen: format_time(asset.first_seen),
         last_seen: format_time(asset.last_seen),
     }
@@ -223,9 +228,9 @@ fn edge_report(inventory: &Inventory, edge: &Edge) -> Option<EdgeReport> {
         function_details: edge
             .functions
             .iter()
-            .map(|(code, f)| FunctionReport {
-                code: *code,
-                name: function_name(edge.protocol, *code),
+            .map(|(key, f)| FunctionReport {
+                function: key.to_string(),
+                name: function_name(edge.protocol, *key),
                 requests: f.requests,
                 responses: f.responses,
                 exceptions: f.exceptions,

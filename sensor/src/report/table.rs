@@ -65,7 +65,7 @@ pub fn render(report: &Report) -> String {
                 format!(
                     "{}×{}",
                     f.name
-                        .map_or_else(|| f.code.to_string(), |n| format!("{} {n}", f.code)),
+                        .map_or_else(|| f.function.clone(), |n| format!("{} {n}", f.function)),
                     f.requests
                 )
             })
