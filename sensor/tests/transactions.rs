@@ -117,7 +117,7 @@ fn responses_pair_by_transaction_and_check_byte_counts() {
     assert_eq!(m.anomalies.get("byte_count_mismatch"), Some(&1));
     assert_eq!(m.anomalies.get("response_without_request"), Some(&1));
     let edge = &outcome.inventory.edges()[0];
-    let fc3 = &edge.functions[&3];
+    let fc3 = &edge.functions[&faro_sensor::inventory::FunctionKey::Code(3)];
     assert_eq!((fc3.requests, fc3.responses), (2, 3));
 }
 
