@@ -78,8 +78,9 @@ pub fn analyze_json(files: &[&Path], extra: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// (client, server, server port) → function code → request count, from a report's edges of `protocol`.
-pub type EdgeCounts = BTreeMap<(String, String, u16), BTreeMap<u32, u64>>;
+/// (client, server, server port) → function (as keyed in the report: a decimal
+/// code or `ud-<group>-<subfunction>`) → request count.
+pub type EdgeCounts = BTreeMap<(String, String, u16), BTreeMap<String, u64>>;
 
 /// The request counts per edge that a report gives for `protocol`.
 pub fn report_counts(report: &serde_json::Value, protocol: &str) -> EdgeCounts {
@@ -95,7 +96,7 @@ pub fn report_counts(report: &serde_json::Value, protocol: &str) -> EdgeCounts {
         );
         let functions = out.entry(key).or_default();
         for (code, count) in edge["functions"].as_object().unwrap() {
-            *functions.entry(code.parse().unwrap()).or_default() += count.as_u64().unwrap();
+            *functions.entry(code.clone()).or_default() += count.as_u64().unwrap();
         }
     }
     out
@@ -226,4 +227,56 @@ pub fn sensor_with_peak_rss(args: &[&str]) -> (Output, u64) {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no peak RSS in: {stderr}"));
     (out, peak)
+}
+
+/// An explained difference from tshark: (file, (client, server, server port), function) → (faro, tshark).
+pub type Explained = BTreeMap<
+    (
+        &'static str,
+        (&'static str, &'static str, u16),
+        &'static str,
+    ),
+    (u64, u64),
+>;
+
+/// Every difference between tshark's and Faro's request counts of one capture
+/// that `explained` does not account for, one line each.
+pub fn count_differences(
+    file: &str,
+    truth: &EdgeCounts,
+    faro: &EdgeCounts,
+    explained: &Explained,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let empty = BTreeMap::new();
+    let edges: std::collections::BTreeSet<_> = truth.keys().chain(faro.keys()).collect();
+    for edge in edges {
+        let t = truth.get(edge).unwrap_or(&empty);
+        let f = faro.get(edge).unwrap_or(&empty);
+        let functions: std::collections::BTreeSet<&String> = t.keys().chain(f.keys()).collect();
+        for function in functions {
+            let counts = (
+                f.get(function).copied().unwrap_or(0),
+                t.get(function).copied().unwrap_or(0),
+            );
+            if counts.0 == counts.1 {
+                continue;
+            }
+            let key = (
+                file,
+                (edge.0.as_str(), edge.1.as_str(), edge.2),
+                function.as_str(),
+            );
+            let known = explained
+                .iter()
+                .any(|(k, v)| (k.0, k.1, k.2) == key && *v == counts);
+            if !known {
+                out.push(format!(
+                    "{file}: {} -> {}:{} function {function}: faro {}, tshark {}",
+                    edge.0, edge.1, edge.2, counts.0, counts.1
+                ));
+            }
+        }
+    }
+    out
 }
