@@ -62,7 +62,12 @@ pub enum Role {
 
 impl Role {
     /// Every role, in output order.
-    pub const ALL: [Role; 4] = [Role::ModbusServer, Role::ModbusClient, Role::Plc, Role::S7Client];
+    pub const ALL: [Role; 4] = [
+        Role::ModbusServer,
+        Role::ModbusClient,
+        Role::Plc,
+        Role::S7Client,
+    ];
 
     /// The name used in output.
     pub fn name(self) -> &'static str {
@@ -299,6 +304,8 @@ pub struct Edge {
     pub anomalies: BTreeMap<&'static str, u64>,
     /// Flows (connections) that carried it.
     pub flows: u64,
+    /// The session was protected (TLS inside COTP): its content is not visible.
+    pub protected: bool,
     /// Capture time first seen, nanoseconds since the epoch.
     pub first_seen: u64,
     /// Capture time last seen, nanoseconds since the epoch.
@@ -437,6 +444,7 @@ impl Inventory {
             accesses: BTreeMap::new(),
             anomalies: BTreeMap::new(),
             flows: 0,
+            protected: false,
             first_seen: ts,
             last_seen: ts,
         });

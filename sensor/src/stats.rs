@@ -26,6 +26,8 @@ pub struct Stats {
     pub malformed: MalformedStats,
     /// Modbus transactions and anomalies.
     pub modbus: ModbusStats,
+    /// S7comm and S7comm-plus transactions.
+    pub s7: S7Stats,
     /// What bounded tables and buffers dropped.
     pub shed: Shed,
 }
@@ -67,6 +69,10 @@ pub struct FlowStats {
 pub struct PerProtocol {
     /// Modbus/TCP.
     pub modbus: u64,
+    /// S7comm.
+    pub s7comm: u64,
+    /// S7comm-plus.
+    pub s7comm_plus: u64,
 }
 
 /// TCP reassembly activity.
@@ -91,6 +97,8 @@ pub struct MalformedStats {
     pub truncated_packets: u64,
     /// Modbus framing failures inside a Modbus stream.
     pub modbus: u64,
+    /// TPKT/COTP framing failures and S7 PDUs that could not be parsed.
+    pub s7: u64,
 }
 
 /// Modbus transactions.
@@ -106,6 +114,25 @@ pub struct ModbusStats {
     pub unanswered: u64,
     /// Anomaly flags raised, by name.
     pub anomalies: BTreeMap<&'static str, u64>,
+}
+
+/// S7 transactions.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct S7Stats {
+    /// S7comm Job requests.
+    pub jobs: u64,
+    /// S7comm userdata requests.
+    pub userdata_requests: u64,
+    /// S7comm-plus requests.
+    pub plus_requests: u64,
+    /// Responses (Ack, Ack_Data, userdata responses, S7comm-plus responses).
+    pub responses: u64,
+    /// Responses reporting an error (header error class, or an item return code).
+    pub error_responses: u64,
+    /// Responses that matched no pending request.
+    pub unpaired_responses: u64,
+    /// COTP payloads carrying TLS (S7-1500 secure sessions): recognised, not decoded.
+    pub tls_pdus: u64,
 }
 
 /// What each bounded table or buffer dropped.
@@ -126,4 +153,6 @@ pub struct Shed {
     pub edges: u64,
     /// Address ranges merged because an edge's range list was full.
     pub address_ranges: u64,
+    /// COTP data bytes dropped because a PDU spanning several TPDUs grew past its bound.
+    pub cotp_bytes: u64,
 }

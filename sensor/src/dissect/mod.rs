@@ -7,7 +7,7 @@ use faro_firmware_config::CapacityLimits;
 use faro_protocols::Probe;
 
 use crate::flow::{Endpoint, TransportProto};
-use crate::inventory::Inventory;
+use crate::inventory::{AssetId, EdgeId, EdgePath, Inventory, Protocol, Role};
 use crate::stats::Stats;
 
 /// Segments (either direction) probed before a flow is declared unrecognised.
@@ -54,6 +54,95 @@ pub struct FrameInfo {
     pub src_mac: Option<[u8; 6]>,
     /// Innermost VLAN id.
     pub vlan: Option<u16>,
+}
+
+/// Which side of a flow plays the client, as the PDUs show it. The flow's
+/// guess (well-known port, SYN, lower port) stands until a PDU whose layout
+/// fits only one direction settles it: devices that open connections and then
+/// serve, and captures without a SYN, are common in plants.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Orientation {
+    swapped: bool,
+    settled: bool,
+}
+
+impl Orientation {
+    /// Whether a PDU sent `to_server` by the flow's guess goes to the server.
+    pub fn to_server(self, guessed_to_server: bool) -> bool {
+        guessed_to_server != self.swapped
+    }
+
+    /// The flow's ends with the roles as settled.
+    pub fn ends(self, ends: &FlowEnds) -> FlowEnds {
+        if self.swapped { ends.reversed() } else { *ends }
+    }
+
+    /// A PDU sent `guessed_to_server` (by the flow's guess) has a layout that
+    /// says whether its sender is the client. Settles the roles on the first
+    /// such PDU; returns true when that reversed the guess.
+    pub fn settle(&mut self, guessed_to_server: bool, sender_is_client: bool) -> bool {
+        if self.settled {
+            return false;
+        }
+        self.settled = true;
+        if self.to_server(guessed_to_server) != sender_is_client {
+            self.swapped = !self.swapped;
+            return true;
+        }
+        false
+    }
+}
+
+/// Inventory ids of a flow's two ends and their edge, looked up once per flow.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowIds {
+    /// The client asset.
+    pub client: AssetId,
+    /// The server asset.
+    pub server: AssetId,
+    /// The edge, unless the inventory had no room for it.
+    pub edge: Option<EdgeId>,
+}
+
+/// Assets and edge of a flow for `protocol`, created with their roles on first
+/// use; `None` when the inventory is full (counted in `shed`).
+pub fn flow_ids(
+    ends: &FlowEnds,
+    roles: (Role, Role),
+    protocol: Protocol,
+    ts: u64,
+    analysis: &mut Analysis,
+) -> Option<FlowIds> {
+    let inventory = &mut analysis.inventory;
+    let shed = &mut analysis.stats.shed;
+    let client = inventory.asset_for(ends.client.ip, ts, shed);
+    let server = inventory.asset_for(ends.server.ip, ts, shed);
+    let (Some(client), Some(server)) = (client, server) else {
+        return None;
+    };
+    let (client_role, server_role) = roles;
+    if let Some(asset) = inventory.asset_mut(client, ts) {
+        asset.add_role(client_role, protocol);
+    }
+    if let Some(asset) = inventory.asset_mut(server, ts) {
+        asset.add_role(server_role, protocol);
+    }
+    let path = EdgePath {
+        client,
+        server,
+        server_port: ends.server.port,
+        transport: ends.transport,
+        protocol,
+    };
+    let edge = inventory.edge_for(path, ts, shed);
+    if let Some(edge) = edge.and_then(|id| inventory.edge_mut(id, ts)) {
+        edge.flows += 1;
+    }
+    Some(FlowIds {
+        client,
+        server,
+        edge,
+    })
 }
 
 /// What dissectors update: the inventory and the counters.

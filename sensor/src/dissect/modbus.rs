@@ -4,8 +4,8 @@
 use faro_protocols::Framing;
 use faro_protocols::modbus::{self, Adu, Anomalies, Body, Direction, FunctionCode};
 
-use super::{Analysis, FlowEnds, FrameInfo};
-use crate::inventory::{AccessKey, AssetId, EdgeId, EdgePath, FunctionKey, Protocol, Role};
+use super::{Analysis, FlowEnds, FlowIds, FrameInfo, Orientation, flow_ids};
+use crate::inventory::{AccessKey, FunctionKey, Protocol, Role};
 
 /// Largest partial ADU the stream keeps for this protocol.
 pub const MAX_PARTIAL: usize = modbus::MBAP_HEADER_LEN - 1 + modbus::MAX_FRAMED_LENGTH as usize;
@@ -19,14 +19,6 @@ struct Pending {
     quantity: Option<u16>,
 }
 
-/// Inventory ids of the flow's two ends and edge, looked up once per flow.
-#[derive(Debug, Clone, Copy)]
-struct Ids {
-    client: AssetId,
-    server: AssetId,
-    edge: Option<EdgeId>,
-}
-
 /// State of one Modbus flow.
 #[derive(Debug, Default)]
 pub struct ModbusFlow {
@@ -34,11 +26,8 @@ pub struct ModbusFlow {
     /// framing must find the next ADU boundary before parsing again.
     resync: [bool; 2],
     pending: Vec<Pending>,
-    /// Modbus roles are the reverse of the flow's guess (from the SYN or the ports).
-    swapped: bool,
-    /// A request or response layout has settled the roles.
-    oriented: bool,
-    ids: Option<Ids>,
+    orientation: Orientation,
+    ids: Option<FlowIds>,
     /// The inventory had no room for this flow's assets or edge: do not ask again.
     ids_refused: bool,
 }
@@ -146,17 +135,21 @@ impl ModbusFlow {
         ends: &FlowEnds,
         analysis: &mut Analysis,
     ) {
-        self.orient(&adu, frame.to_server);
-        let (frame, ends) = if self.swapped {
-            (
-                &FrameInfo {
-                    to_server: !frame.to_server,
-                    ..*frame
-                },
-                &ends.reversed(),
-            )
-        } else {
-            (frame, ends)
+        if let Some(hint) = modbus::direction_hint(&adu) {
+            if self
+                .orientation
+                .settle(frame.to_server, hint == Direction::Request)
+            {
+                // What was recorded under the guess belongs to the other edge.
+                self.ids = None;
+                self.ids_refused = false;
+                self.pending.clear();
+            }
+        }
+        let ends = &self.orientation.ends(ends);
+        let frame = &FrameInfo {
+            to_server: self.orientation.to_server(frame.to_server),
+            ..*frame
         };
         let direction = if frame.to_server {
             Direction::Request
@@ -249,27 +242,6 @@ impl ModbusFlow {
         }
     }
 
-    /// Settles which side is the Modbus server from the first ADU whose layout
-    /// fits only one direction: a device may open the connection and still be
-    /// the server, and a mid-stream capture has no SYN to go by.
-    fn orient(&mut self, adu: &Adu<'_>, guessed_to_server: bool) {
-        if self.oriented {
-            return;
-        }
-        let Some(hint) = modbus::direction_hint(adu) else {
-            return;
-        };
-        self.oriented = true;
-        let to_server = guessed_to_server != self.swapped;
-        if to_server != (hint == Direction::Request) {
-            self.swapped = !self.swapped;
-            // What was recorded under the guess belongs to the other edge.
-            self.ids = None;
-            self.ids_refused = false;
-            self.pending.clear();
-        }
-    }
-
     fn remember_request(&mut self, message: &modbus::Message<'_>, analysis: &mut Analysis) {
         let header = message.header;
         // A request reusing a pending transaction id means the earlier one went unanswered.
@@ -294,40 +266,12 @@ impl ModbusFlow {
         });
     }
 
-    fn ids(&mut self, ends: &FlowEnds, ts: u64, analysis: &mut Analysis) -> Option<Ids> {
-        if self.ids.is_some() || self.ids_refused {
-            return self.ids;
+    fn ids(&mut self, ends: &FlowEnds, ts: u64, analysis: &mut Analysis) -> Option<FlowIds> {
+        if self.ids.is_none() && !self.ids_refused {
+            let roles = (Role::ModbusClient, Role::ModbusServer);
+            self.ids = flow_ids(ends, roles, Protocol::Modbus, ts, analysis);
+            self.ids_refused = self.ids.is_none();
         }
-        let inventory = &mut analysis.inventory;
-        let shed = &mut analysis.stats.shed;
-        let client = inventory.asset_for(ends.client.ip, ts, shed);
-        let server = inventory.asset_for(ends.server.ip, ts, shed);
-        let (Some(client), Some(server)) = (client, server) else {
-            self.ids_refused = true;
-            return None;
-        };
-        if let Some(asset) = inventory.asset_mut(client, ts) {
-            asset.add_role(Role::ModbusClient, Protocol::Modbus);
-        }
-        if let Some(asset) = inventory.asset_mut(server, ts) {
-            asset.add_role(Role::ModbusServer, Protocol::Modbus);
-        }
-        let path = EdgePath {
-            client,
-            server,
-            server_port: ends.server.port,
-            transport: ends.transport,
-            protocol: Protocol::Modbus,
-        };
-        let edge = inventory.edge_for(path, ts, shed);
-        if let Some(edge) = edge.and_then(|id| inventory.edge_mut(id, ts)) {
-            edge.flows += 1;
-        }
-        self.ids = Some(Ids {
-            client,
-            server,
-            edge,
-        });
         self.ids
     }
 }

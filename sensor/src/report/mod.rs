@@ -133,6 +133,8 @@ pub struct EdgeReport {
     pub anomalies: BTreeMap<&'static str, u64>,
     /// Connections that carried it.
     pub flows: u64,
+    /// The session ran inside TLS.
+    pub protected: bool,
     /// RFC 3339, capture time.
     pub first_seen: String,
     /// RFC 3339, capture time.
@@ -248,6 +250,7 @@ fn edge_report(inventory: &Inventory, edge: &Edge) -> Option<EdgeReport> {
             .collect(),
         anomalies: edge.anomalies.clone(),
         flows: edge.flows,
+        protected: edge.protected,
         first_seen: format_time(edge.first_seen),
         last_seen: format_time(edge.last_seen),
     })
