@@ -10,6 +10,14 @@ pub enum Layer {
     Mbap,
     /// Modbus PDU (function code and data).
     Modbus,
+    /// TPKT (RFC 1006), the ISO transport framing over TCP.
+    Tpkt,
+    /// COTP (ISO 8073) connection-oriented transport.
+    Cotp,
+    /// S7comm (protocol id 0x32).
+    S7comm,
+    /// S7comm-plus (protocol id 0x72).
+    S7commPlus,
 }
 
 impl fmt::Display for Layer {
@@ -17,6 +25,10 @@ impl fmt::Display for Layer {
         f.write_str(match self {
             Layer::Mbap => "MBAP",
             Layer::Modbus => "Modbus",
+            Layer::Tpkt => "TPKT",
+            Layer::Cotp => "COTP",
+            Layer::S7comm => "S7comm",
+            Layer::S7commPlus => "S7comm-plus",
         })
     }
 }

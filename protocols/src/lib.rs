@@ -13,6 +13,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod modbus;
+pub mod s7;
 pub mod stream;
 
 pub use cursor::Reader;
