@@ -96,6 +96,8 @@ pub enum Transport<'a> {
         dst_port: u16,
         /// Sequence number.
         seq: u32,
+        /// Acknowledgment number (meaningful when the ACK flag is set).
+        ack: u32,
         /// Flags.
         flags: TcpFlags,
         /// Captured payload.
@@ -242,6 +244,7 @@ fn classify<'a>(p: LaxSlicedPacket<'a>, src_mac: Option<[u8; 6]>) -> Decoded<'a>
             src_port: tcp.source_port(),
             dst_port: tcp.destination_port(),
             seq: tcp.sequence_number(),
+            ack: tcp.acknowledgment_number(),
             flags: TcpFlags {
                 syn: tcp.syn(),
                 ack: tcp.ack(),

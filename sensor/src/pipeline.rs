@@ -87,12 +87,14 @@ impl Pipeline {
                         src_port,
                         dst_port,
                         seq,
+                        ack,
                         flags,
                         payload,
                     } => {
                         stats.decode.tcp += 1;
                         let segment = Segment {
                             seq,
+                            ack,
                             flags,
                             payload,
                         };
@@ -240,6 +242,7 @@ impl Pipeline {
 /// The TCP fields the flow logic reads.
 struct Segment<'a> {
     seq: u32,
+    ack: u32,
     flags: TcpFlags,
     payload: &'a [u8],
 }
@@ -278,7 +281,12 @@ fn on_tcp_segment(
             .syn(segment.seq, &mut shared.budget);
         data_seq = data_seq.wrapping_add(1);
     }
-    if let Some(server) = flow.server {
+    // A TCP keep-alive probe carries one byte the peer already acknowledged.
+    // Before a direction's position is known it would fix the position one
+    // byte early and glue that byte to the first real PDU: skip it.
+    let keepalive =
+        segment.payload.len() == 1 && !flags.syn && !flow.stream_mut(side).reassembler.is_started();
+    if let Some(server) = flow.server.filter(|_| !keepalive) {
         if !segment.payload.is_empty() && !flow.app.is_unrecognised() {
             let ends = flow_ends(key, server);
             let info = frame_info(ts, packet, side != server);
@@ -297,6 +305,28 @@ fn on_tcp_segment(
                     deliver(chunk, partial, app, &info, &ends, shared);
                 },
             );
+        }
+    }
+    // The sender acknowledges the other direction: holes it has acknowledged
+    // were lost by the capture, not still on their way.
+    if flags.ack && flow.stream_mut(side.other()).reassembler.held_bytes() > 0 {
+        if let Some(server) = flow.server {
+            let ends = flow_ends(key, server);
+            let info = FrameInfo {
+                ts,
+                to_server: side.other() != server,
+                src_mac: None,
+                vlan: None,
+            };
+            let (stream, app) = flow.split(side.other());
+            let Stream {
+                reassembler,
+                partial,
+                ..
+            } = stream;
+            reassembler.peer_acked(segment.ack, shared, &mut |chunk, shared: &mut Shared| {
+                deliver(chunk, partial, app, &info, &ends, shared);
+            });
         }
     }
     if flags.fin {

@@ -181,6 +181,35 @@ impl Reassembler {
         }
     }
 
+    /// The peer acknowledged everything before `ack`. A hole below that was
+    /// received by the peer but not captured (tshark's "ACKed unseen segment"):
+    /// it will never be filled, so it is declared lost now, as capture loss and
+    /// not shedding, and what is held after it is delivered.
+    pub fn peer_acked<C: ReassemblyContext>(
+        &mut self,
+        ack: u32,
+        ctx: &mut C,
+        sink: &mut impl FnMut(Chunk<'_>, &mut C),
+    ) {
+        // Only once the acknowledgment reaches held data is the whole hole before
+        // it certainly lost: bytes between an earlier ack and the held data may
+        // still be captured.
+        while let Some(next) = self.next_seq {
+            let earliest = self
+                .held
+                .iter()
+                .map(|h| h.seq)
+                .min_by_key(|&s| seq_distance(next, s));
+            match earliest {
+                Some(earliest) if seq_distance(earliest, ack) >= 0 => {
+                    self.skip_to_earliest(None, ctx, sink);
+                    self.drain(ctx, sink);
+                }
+                _ => return,
+            }
+        }
+    }
+
     /// Delivers everything held, declaring every remaining hole lost. Used when
     /// the flow closes or is evicted, so no captured PDU goes uncounted.
     pub fn flush<C: ReassemblyContext>(
@@ -360,6 +389,22 @@ mod tests {
         assert_eq!(h.ctx.gaps.first(), Some(&9));
         h.flush();
         assert_eq!(h.ctx.out, b"azzzzz");
+    }
+
+    #[test]
+    fn a_hole_the_peer_acknowledged_is_lost_at_once() {
+        let mut h = Harness::new(1 << 20);
+        h.push(0, b"ab");
+        h.push(10, b"kl");
+        h.r.peer_acked(5, &mut h.ctx, &mut collect); // not past the hole's data yet: 2..10 may come
+        assert_eq!(h.ctx.out, b"ab");
+        h.r.peer_acked(12, &mut h.ctx, &mut collect);
+        assert_eq!(h.ctx.out, b"abkl");
+        assert_eq!(h.ctx.gaps, vec![8]);
+        assert_eq!(
+            h.ctx.stats.shed.reassembly_holds, 0,
+            "capture loss is not shedding"
+        );
     }
 
     #[test]

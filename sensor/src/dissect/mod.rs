@@ -2,6 +2,7 @@
 //! (ports are only hints), then hand its bytes to that protocol's per-flow state.
 
 pub mod modbus;
+pub mod s7;
 
 use faro_firmware_config::CapacityLimits;
 use faro_protocols::Probe;
@@ -162,6 +163,8 @@ pub enum App {
     Probing(u8),
     /// Modbus/TCP.
     Modbus(Box<modbus::ModbusFlow>),
+    /// Siemens S7comm / S7comm-plus over ISO-on-TCP.
+    S7(Box<s7::S7Flow>),
     /// Matched no supported protocol: its payload is no longer looked at.
     #[default]
     Unrecognised,
@@ -183,6 +186,7 @@ impl App {
         match self {
             App::Probing(_) => MAX_PROBE_BYTES,
             App::Modbus(_) => modbus::MAX_PARTIAL,
+            App::S7(_) => s7::MAX_PARTIAL,
             App::Unrecognised => 0,
         }
     }
@@ -216,6 +220,7 @@ impl App {
                 }
             },
             App::Modbus(flow) => flow.on_stream(data, frame, ends, analysis),
+            App::S7(flow) => flow.on_stream(data, frame, ends, analysis),
             App::Unrecognised => data.len(),
         }
     }
@@ -241,21 +246,26 @@ impl App {
                 }
             },
             App::Modbus(flow) => flow.on_datagram(data, frame, ends, analysis),
-            App::Unrecognised => {}
+            // ISO-on-TCP is a stream protocol: datagrams are not S7.
+            App::S7(_) | App::Unrecognised => {}
         }
     }
 
     /// Bytes were lost before the next data in the direction `to_server`.
     pub fn on_gap(&mut self, to_server: bool) {
-        if let App::Modbus(flow) = self {
-            flow.on_gap(to_server);
+        match self {
+            App::Modbus(flow) => flow.on_gap(to_server),
+            App::S7(flow) => flow.on_gap(to_server),
+            App::Probing(_) | App::Unrecognised => {}
         }
     }
 
     /// The flow ended (closed, expired, evicted or end of input).
     pub fn on_close(&mut self, analysis: &mut Analysis) {
-        if let App::Modbus(flow) = self {
-            flow.on_close(analysis);
+        match self {
+            App::Modbus(flow) => flow.on_close(analysis),
+            App::S7(flow) => flow.on_close(analysis),
+            App::Probing(_) | App::Unrecognised => {}
         }
     }
 
@@ -273,6 +283,7 @@ impl App {
                 analysis.stats.flows.by_protocol.modbus += 1;
                 *self = App::Modbus(Box::default());
             }
+            Dissector::S7 => *self = App::S7(Box::default()),
         }
     }
 }
@@ -281,6 +292,7 @@ impl App {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Dissector {
     Modbus,
+    S7,
 }
 
 enum Recognition {
@@ -292,8 +304,14 @@ enum Recognition {
     No,
 }
 
-/// Tries each protocol's content probe.
+/// Tries each protocol's content probe. The probes are disjoint: a TPKT's
+/// length field sits where MBAP needs a zero protocol id.
 fn recognise(data: &[u8]) -> Recognition {
+    match faro_protocols::s7::probe(data) {
+        Probe::Match => return Recognition::Protocol(Dissector::S7),
+        Probe::NeedMore => return Recognition::NeedMore,
+        Probe::NoMatch => {}
+    }
     match faro_protocols::modbus::probe(data) {
         Probe::Match => Recognition::Protocol(Dissector::Modbus),
         Probe::NeedMore => Recognition::NeedMore,

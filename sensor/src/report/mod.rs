@@ -6,6 +6,7 @@ pub mod table;
 use std::collections::BTreeMap;
 use std::time::{Duration, UNIX_EPOCH};
 
+use faro_protocols::s7;
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
@@ -158,6 +159,15 @@ pub fn function_name(protocol: Protocol, key: FunctionKey) -> Option<&'static st
         (Protocol::Modbus, FunctionKey::Code(code)) => u8::try_from(code)
             .ok()
             .and_then(|c| faro_protocols::modbus::FunctionCode(c).name()),
+        (Protocol::S7comm, FunctionKey::Code(code)) => u8::try_from(code)
+            .ok()
+            .and_then(|c| s7::comm::Function(c).name()),
+        (Protocol::S7comm, FunctionKey::Userdata { group, subfunction }) => {
+            s7::comm::subfunction_name(s7::comm::UserdataGroup(group), subfunction)
+        }
+        (Protocol::S7commPlus, FunctionKey::Code(code)) => u16::try_from(code)
+            .ok()
+            .and_then(|c| s7::plus::Function(c).name()),
         _ => None,
     }
 }

@@ -18,20 +18,41 @@ fn table(header: &[&str]) -> Table {
 /// Renders the report as text tables.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    let mut assets = table(&["Asset", "MAC", "VLAN", "Roles", "Protocols", "Identity"]);
+    let mut assets = table(&[
+        "Asset",
+        "MAC",
+        "VLAN",
+        "Roles",
+        "Protocols",
+        "Identity",
+        "Posture",
+    ]);
     for a in &report.assets {
         let identity = [
             "vendor",
             "product_name",
+            "module_type_name",
+            "order_number",
             "product_code",
             "model_name",
             "revision",
+            "firmware_version",
         ]
         .iter()
         .filter_map(|k| a.identity.get(*k).map(String::as_str))
-        .filter(|v| !v.is_empty())
-        .collect::<Vec<_>>()
-        .join(" · ");
+        .collect::<Vec<_>>();
+        let mut identity_seen = Vec::new();
+        for v in identity {
+            if !identity_seen.contains(&v) {
+                identity_seen.push(v);
+            }
+        }
+        let posture = a
+            .posture
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("\n");
         assets.add_row(vec![
             a.ip.clone(),
             a.mac.clone().unwrap_or_default(),
@@ -42,7 +63,8 @@ pub fn render(report: &Report) -> String {
                 .join(","),
             a.roles.join(", "),
             a.protocols.join(", "),
-            identity,
+            identity_seen.join(" · "),
+            posture,
         ]);
     }
     let _ = writeln!(out, "Assets ({})\n{assets}\n", report.assets.len());
@@ -87,15 +109,18 @@ pub fn render(report: &Report) -> String {
     let s = &report.stats;
     let _ = writeln!(
         out,
-        "Packets {} ({} bytes) · flows {} (peak {}, unrecognised {}) · Modbus PDUs {} · malformed: {} truncated frames, {} Modbus",
+        "Packets {} ({} bytes) · flows {} (peak {}, unrecognised {}) · PDUs: Modbus {}, S7comm {}, S7comm-plus {} · malformed: {} truncated frames, {} Modbus, {} S7",
         s.packets,
         s.bytes,
         s.flows.created,
         s.flows.peak,
         s.flows.unrecognised,
         s.pdus.modbus,
+        s.pdus.s7comm,
+        s.pdus.s7comm_plus,
         s.malformed.truncated_packets,
         s.malformed.modbus,
+        s.malformed.s7,
     );
     let shed = [
         ("flows", s.shed.flows),
@@ -105,6 +130,7 @@ pub fn render(report: &Report) -> String {
         ("assets", s.shed.assets),
         ("edges", s.shed.edges),
         ("address ranges", s.shed.address_ranges),
+        ("COTP bytes", s.shed.cotp_bytes),
     ];
     let shed: Vec<String> = shed
         .iter()
