@@ -136,14 +136,14 @@ impl S7Flow {
                 let ends = self.orientation.ends(ends);
                 if let Some(tsap) = connection.called_tsap.and_then(cotp::tsap) {
                     // The called TSAP addresses the CPU: its rack and slot.
-                    with_server(&ends, frame.ts, analysis, |plc| {
+                    with_asset(ends.server.ip, frame.ts, analysis, |plc| {
                         plc.set_identity("rack", tsap.rack.to_string().as_bytes());
                         plc.set_identity("slot", tsap.slot.to_string().as_bytes());
                     });
                 }
                 if let Some(tsap) = connection.calling_tsap.and_then(cotp::tsap) {
                     if let Some(kind) = tsap.connection_type.name() {
-                        with_client(&ends, frame.ts, analysis, |client| {
+                        with_asset(ends.client.ip, frame.ts, analysis, |client| {
                             client.set_identity("s7_connection_type", kind.as_bytes());
                         });
                     }
@@ -454,18 +454,10 @@ fn sender_saw_frame(ids: &FlowIds, to_server: bool, frame: &FrameInfo, analysis:
     let _ = analysis.inventory.asset_mut(receiver, frame.ts);
 }
 
-fn with_server(ends: &FlowEnds, ts: u64, analysis: &mut Analysis, f: impl FnOnce(&mut Asset)) {
+/// Runs `f` on the asset with address `ip`, created if new.
+fn with_asset(ip: std::net::IpAddr, ts: u64, analysis: &mut Analysis, f: impl FnOnce(&mut Asset)) {
     let shed = &mut analysis.stats.shed;
-    if let Some(id) = analysis.inventory.asset_for(ends.server.ip, ts, shed) {
-        if let Some(asset) = analysis.inventory.asset_mut(id, ts) {
-            f(asset);
-        }
-    }
-}
-
-fn with_client(ends: &FlowEnds, ts: u64, analysis: &mut Analysis, f: impl FnOnce(&mut Asset)) {
-    let shed = &mut analysis.stats.shed;
-    if let Some(id) = analysis.inventory.asset_for(ends.client.ip, ts, shed) {
+    if let Some(id) = analysis.inventory.asset_for(ip, ts, shed) {
         if let Some(asset) = analysis.inventory.asset_mut(id, ts) {
             f(asset);
         }
