@@ -7,8 +7,10 @@ mod modbus;
 #[cfg(test)]
 mod reference;
 mod rng;
+mod s7;
 mod scenario;
 mod session;
+mod szl;
 mod tcp;
 mod truth;
 
@@ -48,7 +50,23 @@ enum Command {
         #[arg(long)]
         truth: Option<PathBuf>,
     },
-    /// Pure Modbus polling over many concurrent sessions, for benchmarks.
+    /// A small S7-300/400 plant: an HMI polling three PLCs (one on TCP 10102, one picked up
+    /// mid-stream) and an engineering station identifying them and stopping, loading, reading
+    /// back and restarting one.
+    S7 {
+        /// Output pcap file.
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, value_enum, default_value_t = LinkType::Ethernet)]
+        linktype: LinkType,
+        #[arg(long, default_value_t = DEFAULT_SEED)]
+        seed: u64,
+        /// Also write the S7comm requests a sensor must count and the PLC identities, as JSON.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+    },
+    /// Polling over many concurrent sessions, for benchmarks: Modbus/TCP, and S7comm for
+    /// `--s7-share` percent of the sessions.
     Polling {
         /// Output pcap file.
         #[arg(short, long)]
@@ -59,6 +77,9 @@ enum Command {
         /// Concurrent client→server sessions.
         #[arg(long, default_value_t = 1000)]
         flows: u32,
+        /// Percentage of the sessions that are S7comm HMI sessions (TCP 102) instead of Modbus.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+        s7_share: u8,
         #[arg(long, default_value_t = DEFAULT_SEED)]
         seed: u64,
     },
@@ -105,17 +126,29 @@ fn main() -> Result<()> {
             })?;
             (output, packets)
         }
+        Command::S7 {
+            output,
+            linktype,
+            seed,
+            truth,
+        } => {
+            let packets = write_timeline(&output, linktype, truth.as_deref(), |wire, truth| {
+                scenario::s7::generate(wire, truth, seed)
+            })?;
+            (output, packets)
+        }
         Command::Polling {
             output,
             packets,
             flows,
+            s7_share,
             seed,
         } => {
             if flows == 0 {
                 bail!("--flows must be at least 1");
             }
             let mut out = PcapOut::create(&output, LinkType::Ethernet.pcap())?;
-            scenario::polling::generate(&mut out, packets, flows, seed)?;
+            scenario::polling::generate(&mut out, packets, flows, s7_share, seed)?;
             (output, out.finish()?)
         }
         Command::Synflood {
@@ -167,7 +200,7 @@ fn write_timeline(
     if let Some(path) = truth_path {
         truth.write(path)?;
         eprintln!(
-            "faro-capgen: truth of {} Modbus requests written to {}",
+            "faro-capgen: truth of {} requests written to {}",
             truth.requests(),
             path.display()
         );

@@ -10,9 +10,13 @@ use std::net::IpAddr;
 
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 use faro_protocols::modbus;
+use faro_protocols::s7::comm::{self, Param, Rosctr, UserdataKind};
+use faro_protocols::s7::cotp::{self, Cotp};
+use faro_protocols::s7::{self, tpkt};
 use faro_protocols::{Framing, Probe};
 
 use crate::link::LinkType;
+use crate::truth::{EdgeKey, FunctionKey};
 
 /// (client, server, server port) → function code → requests.
 pub(crate) type Counts = BTreeMap<(IpAddr, IpAddr, u16), BTreeMap<u8, u64>>;
@@ -75,12 +79,17 @@ pub(crate) fn decode(link: LinkType, frame: &[u8]) -> Option<Segment> {
     })
 }
 
-/// Recounts the Modbus requests of every client→server stream towards `server_ports`.
-pub(crate) fn recount(link: LinkType, frames: &[Vec<u8>], server_ports: &[u16]) -> Counts {
-    // Flow → (reference seq, offset → byte).
+/// The payload of every direction `keep` accepts, laid out by sequence number (duplicates must
+/// agree byte for byte) and cut into runs of contiguous captured bytes.
+fn streams(
+    link: LinkType,
+    frames: &[Vec<u8>],
+    keep: impl Fn(&Segment) -> bool,
+) -> HashMap<Direction, Vec<Vec<u8>>> {
+    // Direction → (reference seq, offset → byte).
     let mut streams: HashMap<Direction, (u32, BTreeMap<i64, u8>)> = HashMap::new();
     for segment in frames.iter().filter_map(|f| decode(link, f)) {
-        if !server_ports.contains(&segment.dst_port) || segment.payload.is_empty() {
+        if !keep(&segment) || segment.payload.is_empty() {
             continue;
         }
         let key = (segment.src, segment.src_port, segment.dst, segment.dst_port);
@@ -96,21 +105,31 @@ pub(crate) fn recount(link: LinkType, frames: &[Vec<u8>], server_ports: &[u16]) 
             );
         }
     }
+    streams
+        .into_iter()
+        .map(|(direction, (_, bytes))| {
+            let mut runs: Vec<Vec<u8>> = Vec::new();
+            let mut last = None;
+            for (offset, byte) in bytes {
+                if last != Some(offset - 1) {
+                    runs.push(Vec::new());
+                }
+                if let Some(run) = runs.last_mut() {
+                    run.push(byte);
+                }
+                last = Some(offset);
+            }
+            (direction, runs)
+        })
+        .collect()
+}
+
+/// Recounts the Modbus requests of every client→server stream towards `server_ports`.
+pub(crate) fn recount(link: LinkType, frames: &[Vec<u8>], server_ports: &[u16]) -> Counts {
+    let client_streams = streams(link, frames, |s| server_ports.contains(&s.dst_port));
     let mut counts = Counts::new();
-    for ((client, _, server, port), (_, bytes)) in streams {
+    for ((client, _, server, port), runs) in client_streams {
         let functions = counts.entry((client, server, port)).or_default();
-        // Split into runs of contiguous offsets.
-        let mut runs: Vec<Vec<u8>> = Vec::new();
-        let mut last = None;
-        for (offset, byte) in bytes {
-            if last != Some(offset - 1) {
-                runs.push(Vec::new());
-            }
-            if let Some(run) = runs.last_mut() {
-                run.push(byte);
-            }
-            last = Some(offset);
-        }
         for run in runs {
             let mut pos = 0;
             while pos < run.len() {
@@ -225,4 +244,116 @@ pub(crate) fn responses(link: LinkType, frames: &[Vec<u8>], server_ports: &[u16]
         }
     }
     out
+}
+
+/// What an independent reader of the S7 streams of a capture finds.
+#[derive(Debug, Default)]
+pub(crate) struct S7Counts {
+    /// Requests per edge: Jobs (from either side, counted on the connection's edge) by parameter
+    /// function, userdata requests by group and subfunction.
+    pub(crate) requests: BTreeMap<EdgeKey, BTreeMap<FunctionKey, u64>>,
+    /// TPKTs, TPDUs or PDUs that did not parse, and PDUs with anomalies.
+    pub(crate) malformed: usize,
+    /// The longest S7comm PDU.
+    pub(crate) largest_pdu: usize,
+    /// PDUs that came in more than one DT TPDU.
+    pub(crate) split_units: usize,
+}
+
+/// Recounts the S7comm requests of every flow with `server_ports` on one end: each direction's
+/// runs of captured bytes are walked TPKT by TPKT with the project's `tpkt::frame` and
+/// `cotp::parse` (resynchronising with `s7::probe` where a run starts inside a frame), DT user
+/// data is joined up to EOT, and each unit is decoded with `comm::parse`.
+pub(crate) fn s7_recount(link: LinkType, frames: &[Vec<u8>], server_ports: &[u16]) -> S7Counts {
+    let mut counts = S7Counts::default();
+    let either_end =
+        |s: &Segment| server_ports.contains(&s.dst_port) || server_ports.contains(&s.src_port);
+    for ((src, src_port, dst, dst_port), runs) in streams(link, frames, either_end) {
+        let edge = if server_ports.contains(&dst_port) {
+            (src, dst, dst_port)
+        } else {
+            (dst, src, src_port)
+        };
+        for run in runs {
+            let mut unit: Vec<u8> = Vec::new();
+            let mut tpdus = 0;
+            let mut pos = 0;
+            let mut aligned = true;
+            while pos < run.len() {
+                let rest = &run[pos..];
+                if !aligned {
+                    match s7::probe(rest) {
+                        Probe::Match => aligned = true,
+                        Probe::NeedMore => break,
+                        Probe::NoMatch => {
+                            pos += 1;
+                            continue;
+                        }
+                    }
+                }
+                let Framing::Parsed { consumed, message } = tpkt::frame(rest) else {
+                    if let Framing::NotThisProtocol = tpkt::frame(rest) {
+                        counts.malformed += 1;
+                        aligned = false;
+                        unit.clear();
+                        pos += 1;
+                        continue;
+                    }
+                    break;
+                };
+                pos += consumed;
+                match cotp::parse(message.payload) {
+                    Ok(Cotp::Data { eot, user_data, .. }) => {
+                        unit.extend_from_slice(user_data);
+                        tpdus += 1;
+                        if !eot {
+                            continue;
+                        }
+                        if tpdus > 1 {
+                            counts.split_units += 1;
+                        }
+                        counts.largest_pdu = counts.largest_pdu.max(unit.len());
+                        match comm::parse(&unit) {
+                            Ok(m) => {
+                                if !m.anomalies.is_empty() {
+                                    counts.malformed += 1;
+                                }
+                                let key = match (m.header.rosctr, m.param) {
+                                    (Rosctr::JOB, param) => {
+                                        Some(FunctionKey::Code(param.function().map_or(0, |f| f.0)))
+                                    }
+                                    (
+                                        Rosctr::USERDATA,
+                                        Param::Userdata {
+                                            kind,
+                                            group,
+                                            subfunction,
+                                            ..
+                                        },
+                                    ) if UserdataKind(kind) == UserdataKind::REQUEST => {
+                                        Some(FunctionKey::Userdata { group, subfunction })
+                                    }
+                                    _ => None,
+                                };
+                                if let Some(key) = key {
+                                    *counts
+                                        .requests
+                                        .entry(edge)
+                                        .or_default()
+                                        .entry(key)
+                                        .or_default() += 1;
+                                }
+                            }
+                            Err(_) => counts.malformed += 1,
+                        }
+                        unit.clear();
+                        tpdus = 0;
+                    }
+                    Ok(_) => {}
+                    Err(_) => counts.malformed += 1,
+                }
+            }
+        }
+    }
+    counts
 }

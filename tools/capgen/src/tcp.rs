@@ -13,6 +13,7 @@ use etherparse::{TcpHeader, TcpOptionElement};
 use crate::capture::{PacketSink, Wire};
 use crate::link::{DEFAULT_TTL, Hop, Host, Transport};
 use crate::rng::Rng;
+use crate::truth::{FunctionKey, Protocol};
 
 /// Which end of the conversation sends a segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,21 +130,35 @@ impl End {
     }
 }
 
-/// Request PDUs of the client→server stream and the byte ranges actually captured, from which
-/// the truth a correct sensor must reproduce is computed.
+/// Request PDUs a flow carries and the byte ranges of each direction actually captured, from
+/// which the truth a correct sensor must reproduce is computed.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Ledger {
-    /// (stream range, function code) of each request PDU.
-    requests: Vec<(Range<u64>, u8)>,
+    protocol: Protocol,
+    /// (sender, stream range, function) of each request PDU.
+    requests: Vec<(Side, Range<u64>, FunctionKey)>,
     /// Client payload ranges that appear in the capture.
-    captured: Vec<Range<u64>>,
+    client_captured: Vec<Range<u64>>,
+    /// Server payload ranges that appear in the capture.
+    server_captured: Vec<Range<u64>>,
 }
 
 impl Ledger {
-    fn captured_fully(&self, range: &Range<u64>) -> bool {
+    pub(crate) fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
+    fn captured(&self, side: Side) -> &[Range<u64>] {
+        match side {
+            Side::Client => &self.client_captured,
+            Side::Server => &self.server_captured,
+        }
+    }
+
+    fn captured_fully(&self, side: Side, range: &Range<u64>) -> bool {
         // Walk the captured ranges sorted by start and check they cover `range` without a hole.
         let mut ranges: Vec<&Range<u64>> = self
-            .captured
+            .captured(side)
             .iter()
             .filter(|r| r.end > range.start && r.start < range.end)
             .collect();
@@ -161,12 +176,12 @@ impl Ledger {
         covered >= range.end
     }
 
-    /// Function code of every request PDU whose bytes were all captured, in stream order.
-    pub(crate) fn counted_requests(&self) -> impl Iterator<Item = u8> + '_ {
+    /// The function of every request PDU whose bytes were all captured, in the order noted.
+    pub(crate) fn counted_requests(&self) -> impl Iterator<Item = FunctionKey> + '_ {
         self.requests
             .iter()
-            .filter(|(range, _)| self.captured_fully(range))
-            .map(|&(_, function)| function)
+            .filter(|(side, range, _)| self.captured_fully(*side, range))
+            .map(|&(_, _, function)| function)
     }
 }
 
@@ -194,9 +209,17 @@ impl TcpFlow {
         self
     }
 
-    /// Keeps a [`Ledger`] of requests and captured client bytes.
-    pub(crate) fn tracked(mut self) -> Self {
-        self.ledger = Some(Ledger::default());
+    /// Keeps a [`Ledger`] of Modbus requests and captured bytes.
+    pub(crate) fn tracked(self) -> Self {
+        self.tracked_as(Protocol::Modbus)
+    }
+
+    /// Keeps a [`Ledger`] of `protocol` requests and captured bytes.
+    pub(crate) fn tracked_as(mut self, protocol: Protocol) -> Self {
+        self.ledger = Some(Ledger {
+            protocol,
+            ..Ledger::default()
+        });
         self
     }
 
@@ -223,10 +246,20 @@ impl TcpFlow {
         self.end(side).next
     }
 
-    /// Records that the client stream holds a request PDU with `function` at `range`.
+    /// Records that the client stream holds a request PDU with function code `function` at `range`.
     pub(crate) fn note_request(&mut self, range: Range<u64>, function: u8) {
+        self.note_request_from(Side::Client, range, FunctionKey::Code(function));
+    }
+
+    /// Records that `side`'s stream holds a request PDU counted as `function` at `range`.
+    pub(crate) fn note_request_from(
+        &mut self,
+        side: Side,
+        range: Range<u64>,
+        function: FunctionKey,
+    ) {
         if let Some(ledger) = &mut self.ledger {
-            ledger.requests.push((range, function));
+            ledger.requests.push((side, range, function));
         }
     }
 
@@ -321,11 +354,14 @@ impl TcpFlow {
         payload: &[u8],
     ) -> Result<()> {
         let seq = self.end(side).seq_at(offset);
-        if side == Side::Client
-            && let Some(ledger) = &mut self.ledger
+        if let Some(ledger) = &mut self.ledger
             && !payload.is_empty()
         {
-            ledger.captured.push(offset..offset + payload.len() as u64);
+            let range = offset..offset + payload.len() as u64;
+            match side {
+                Side::Client => ledger.client_captured.push(range),
+                Side::Server => ledger.server_captured.push(range),
+            }
         }
         self.emit(wire, at, side, seq, Flags::PSH_ACK, payload)
     }
@@ -450,7 +486,13 @@ mod tests {
         f.send_at(&mut wire, 0, Side::Client, 6, &[0; 8]).unwrap();
         f.send_at(&mut wire, 0, Side::Client, 20, &[0; 4]).unwrap();
         f.send_at(&mut wire, 0, Side::Client, 26, &[0; 10]).unwrap();
-        let counted: Vec<u8> = f.ledger().unwrap().counted_requests().collect();
-        assert_eq!(counted, vec![3]);
+        let counted: Vec<FunctionKey> = f.ledger().unwrap().counted_requests().collect();
+        assert_eq!(counted, vec![FunctionKey::Code(3)]);
+        // Requests the server sends count by the server's captured bytes.
+        f.note_request_from(Side::Server, 0..10, FunctionKey::Code(0x1B));
+        f.note_request_from(Side::Server, 10..20, FunctionKey::Code(0x1C));
+        f.send_at(&mut wire, 0, Side::Server, 0, &[0; 10]).unwrap();
+        let counted: Vec<FunctionKey> = f.ledger().unwrap().counted_requests().collect();
+        assert_eq!(counted, vec![FunctionKey::Code(3), FunctionKey::Code(0x1B)]);
     }
 }

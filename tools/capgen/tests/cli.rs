@@ -43,4 +43,55 @@ fn same_arguments_same_bytes() {
 fn bad_arguments_are_refused() {
     let out = capgen(&["polling", "--packets", "many", "-o", "/dev/null"]);
     assert!(!out.status.success());
+    let out = capgen(&["polling", "--s7-share", "101", "-o", "/dev/null"]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn s7_plant_is_deterministic_with_its_truth() {
+    let dir = std::env::temp_dir().join(format!("faro-capgen-cli-s7-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut outputs = Vec::new();
+    for name in ["a", "b"] {
+        let pcap = dir.join(format!("{name}.pcap"));
+        let truth = dir.join(format!("{name}.json"));
+        let out = capgen(&[
+            "s7",
+            "-o",
+            pcap.to_str().unwrap(),
+            "--truth",
+            truth.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        outputs.push((
+            std::fs::read(&pcap).unwrap(),
+            std::fs::read(&truth).unwrap(),
+        ));
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    let mut capture = pcap::Capture::from_file(dir.join("a.pcap")).unwrap();
+    let mut packets = 0;
+    while capture.next_packet().is_ok() {
+        packets += 1;
+    }
+    assert!(packets > 300);
+    let truth: serde_json::Value = serde_json::from_slice(&outputs[0].1).unwrap();
+    let edges = truth["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 6);
+    assert!(edges.iter().all(|e| e["protocol"] == "s7comm"));
+    assert!(edges.iter().any(|e| e["server_port"] == 10102));
+    assert!(
+        edges
+            .iter()
+            .any(|e| e["functions"]["ud-4-1"] == 4 && e["functions"]["41"] == 1)
+    );
+    assert_eq!(
+        truth["identity"]["10.40.1.11"]["serial_number"],
+        "S C-C2UR28922012"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
 }

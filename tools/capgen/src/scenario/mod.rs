@@ -3,5 +3,6 @@
 mod background;
 pub(crate) mod polling;
 pub(crate) mod reassembly;
+pub(crate) mod s7;
 pub(crate) mod sample;
 pub(crate) mod synflood;

@@ -1,19 +1,25 @@
-//! `polling`: pure Modbus polling for benchmarks. Many clients and servers, `flows` concurrent
-//! sessions served round-robin (one time slot per session per poll period), each request and
-//! each response one segment, a pure ACK from the client every few exchanges, mostly FC 3 and 4.
-//! Exactly `packets` packets: the capture simply ends when the budget is spent.
+//! `polling`: polling for benchmarks. Many clients and servers, `flows` concurrent sessions
+//! served round-robin (one time slot per session per poll period), each request and each
+//! response one segment, a pure ACK from the client every few exchanges. Sessions are Modbus/TCP
+//! (mostly FC 3 and 4), except `s7_share` percent of them, spread evenly, which are S7comm HMI
+//! sessions to the same servers on TCP 102: COTP CR/CC, Setup communication, then Read Var Jobs
+//! on data blocks answered by Ack_Data. Exactly `packets` packets: the capture simply ends when the budget is
+//! spent. With no S7 share the capture is what pure Modbus polling always was.
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::{Context, Result, bail};
 use faro_protocols::modbus::FunctionCode;
+use faro_protocols::s7::comm::TransportSize;
+use faro_protocols::s7::cotp::Connection;
 
 use crate::capture::{PacketSink, SECOND, Wire};
 use crate::link::{Host, LinkType};
 use crate::modbus::{Limits, Plc, Request};
 use crate::rng::Rng;
-use crate::scenario::sample;
-use crate::session::ModbusSession;
+use crate::s7;
+use crate::scenario::{s7 as s7_plant, sample};
+use crate::session::{ModbusSession, S7Session};
 use crate::tcp::{End, Side, TcpFlow};
 
 /// First client address, 10.10.0.1; clients count up from here, 250 per /24.
@@ -89,8 +95,32 @@ impl<S: PacketSink> PacketSink for Budget<'_, S> {
     }
 }
 
+/// Calling TSAP of the S7 sessions (OP, rack 0 slot 0) and called TSAP (rack 0 slot 2).
+const S7_CALLING_TSAP: [u8; 2] = [0x02, 0x00];
+const S7_CALLED_TSAP: [u8; 2] = [0x01, 0x02];
+/// TPDU size code of the S7 sessions: 1024 bytes.
+const S7_TPDU_SIZE: u8 = 0x0A;
+const S7_SETUP: s7::Request = s7::Request::SetupCommunication {
+    max_amq: 3,
+    pdu_length: 240,
+};
+
+enum Session {
+    Modbus(ModbusSession),
+    S7(S7Session),
+}
+
+impl Session {
+    fn flow(&mut self) -> &mut TcpFlow {
+        match self {
+            Session::Modbus(session) => &mut session.flow,
+            Session::S7(session) => &mut session.flow,
+        }
+    }
+}
+
 struct Poller {
-    session: ModbusSession,
+    session: Session,
     server: usize,
     /// Exchanges since the last pure ACK, and how many to wait for the next one.
     since_ack: u32,
@@ -140,11 +170,93 @@ fn next_request(rng: &mut Rng) -> Request {
     }
 }
 
-/// Writes exactly `packets` packets of polling over `flows` sessions into `sink`.
+/// A Read Var Job as an HMI screen sends it: one to four tags of the CPU's data blocks.
+fn next_s7_request(rng: &mut Rng) -> s7::Request {
+    use TransportSize as T;
+    let items = (0..rng.range(1, 4))
+        .map(|_| match rng.below(4) {
+            0 => s7::db_item(
+                10,
+                u32::from(rng.range_u16(0, 48)) * 4,
+                T::REAL,
+                rng.range_u16(1, 16),
+            ),
+            1 => s7::db_item(
+                12,
+                u32::from(rng.range_u16(0, 32)) * 2,
+                T::INT,
+                rng.range_u16(1, 32),
+            ),
+            2 => s7::db_bit(
+                11,
+                u32::from(rng.range_u16(0, 31)),
+                u8::try_from(rng.below(8)).unwrap_or(0),
+            ),
+            _ => s7::db_item(
+                1,
+                u32::from(rng.range_u16(0, 56)) * 4,
+                T::REAL,
+                rng.range_u16(1, 8),
+            ),
+        })
+        .collect();
+    s7::Request::ReadVar(items)
+}
+
+/// Whether flow `f` is an S7 session: `share` percent of the flows, spread evenly.
+fn is_s7(f: u32, share: u8) -> bool {
+    let (f, share) = (u64::from(f), u64::from(share));
+    (f + 1) * share / 100 != f * share / 100
+}
+
+/// One S7 exchange in a poll slot: the client's PDU at `at`, the CPU's answer at `answer_at`;
+/// in the first slot after the handshake the COTP connection instead.
+fn s7_exchange<S: PacketSink>(
+    wire: &mut Wire<S>,
+    session: &mut S7Session,
+    plc: &mut s7::Plc,
+    request: Option<&s7::Request>,
+    at: u64,
+    answer_at: u64,
+) -> Result<()> {
+    match request {
+        None => {
+            let request = Connection {
+                dst_ref: 0,
+                src_ref: session.flow.client.port,
+                class: 0,
+                options: 0,
+                calling_tsap: Some(&S7_CALLING_TSAP),
+                called_tsap: Some(&S7_CALLED_TSAP),
+                tpdu_size: Some(S7_TPDU_SIZE),
+            };
+            session.queue_connection(Side::Client, &request)?;
+            let confirm = Connection {
+                dst_ref: request.src_ref,
+                src_ref: request.src_ref.rotate_left(8) | 1,
+                ..request
+            };
+            session.queue_connection(Side::Server, &confirm)?;
+        }
+        Some(request) => {
+            let pdu_ref = session.next_pdu_ref(Side::Client);
+            session.queue_pdu(Side::Client, None, |out| request.encode(out, pdu_ref))?;
+            session.queue_pdu(Side::Server, None, |out| {
+                plc.answer(request, pdu_ref, out).map(|()| None)
+            })?;
+        }
+    }
+    session.send(wire, at, Side::Client)?;
+    session.send(wire, answer_at, Side::Server)
+}
+
+/// Writes exactly `packets` packets of polling over `flows` sessions into `sink`, `s7_share`
+/// percent of them S7.
 pub(crate) fn generate<S: PacketSink>(
     sink: &mut S,
     packets: u64,
     flows: u32,
+    s7_share: u8,
     seed: u64,
 ) -> Result<()> {
     if flows == 0 {
@@ -167,6 +279,8 @@ pub(crate) fn generate<S: PacketSink>(
             rng.fork(u64::from(s)),
         ));
     }
+    // S7 CPUs, made for the servers some S7 session polls.
+    let mut s7_plcs: Vec<Option<s7::Plc>> = (0..servers).map(|_| None).collect();
     let mut pollers = Vec::with_capacity(flows as usize);
     for f in 0..flows {
         let client = f % clients;
@@ -175,13 +289,27 @@ pub(crate) fn generate<S: PacketSink>(
         let server_host = *server_hosts.get(server as usize).context("server index")?;
         // Distinct per client: each client's flows get consecutive ephemeral ports.
         let port = 49_152 + u16::try_from(f / clients % 16_384).context("client port")?;
+        let s7 = is_s7(f, s7_share);
+        let server_port = if s7 { s7_plant::ISO_TSAP_PORT } else { 502 };
         let flow = TcpFlow::new(
             End::new(client_host, port, &mut rng),
-            End::new(server_host, 502, &mut rng).with_window(8192),
+            End::new(server_host, server_port, &mut rng).with_window(8192),
         );
         let unit_id = if server % 3 == 0 { 255 } else { 1 };
+        let session = if s7 {
+            let plc = s7_plcs.get_mut(server as usize).context("server index")?;
+            if plc.is_none() {
+                *plc = Some(s7::Plc::new(
+                    s7_plant::cpu(server as usize),
+                    rng.fork(0x5700_0000 + u64::from(server)),
+                ));
+            }
+            Session::S7(S7Session::new(flow, rng.next_u16()))
+        } else {
+            Session::Modbus(ModbusSession::new(flow, unit_id, rng.next_u16()))
+        };
         pollers.push(Poller {
-            session: ModbusSession::new(flow, unit_id, rng.next_u16()),
+            session,
             server: server as usize,
             since_ack: 0,
             ack_every: u32::try_from(rng.range(3, 6)).unwrap_or(4),
@@ -208,27 +336,43 @@ pub(crate) fn generate<S: PacketSink>(
             let start = round * period + i as u64 * slot;
             let at = start + rng.below(slot / 8);
             if round == 0 {
-                poller.session.flow.handshake(&mut wire, at, slot / 4)?;
+                poller.session.flow().handshake(&mut wire, at, slot / 4)?;
                 continue;
             }
-            requests.clear();
-            requests.push(next_request(&mut rng));
-            let plc = plcs.get_mut(poller.server).context("server index")?;
-            poller.session.encode_requests(&requests)?;
-            poller.session.encode_responses(plc, &requests)?;
-            let session = &mut poller.session;
-            session
-                .flow
-                .send(&mut wire, at, Side::Client, &session.request)?;
-            let at = start + slot / 4 + rng.below(slot / 4);
-            session
-                .flow
-                .send(&mut wire, at, Side::Server, &session.response)?;
+            match &mut poller.session {
+                Session::Modbus(session) => {
+                    requests.clear();
+                    requests.push(next_request(&mut rng));
+                    let plc = plcs.get_mut(poller.server).context("server index")?;
+                    session.encode_requests(&requests)?;
+                    session.encode_responses(plc, &requests)?;
+                    session
+                        .flow
+                        .send(&mut wire, at, Side::Client, &session.request)?;
+                    let at = start + slot / 4 + rng.below(slot / 4);
+                    session
+                        .flow
+                        .send(&mut wire, at, Side::Server, &session.response)?;
+                }
+                Session::S7(session) => {
+                    let plc = s7_plcs
+                        .get_mut(poller.server)
+                        .and_then(Option::as_mut)
+                        .context("S7 server index")?;
+                    let request = match round {
+                        1 => None,
+                        2 => Some(S7_SETUP),
+                        _ => Some(next_s7_request(&mut rng)),
+                    };
+                    let answer_at = start + slot / 4 + rng.below(slot / 4);
+                    s7_exchange(&mut wire, session, plc, request.as_ref(), at, answer_at)?;
+                }
+            }
             poller.since_ack += 1;
             if poller.since_ack >= poller.ack_every {
                 poller.since_ack = 0;
                 let at = start + slot * 3 / 4;
-                session.flow.ack(&mut wire, at, Side::Client)?;
+                poller.session.flow().ack(&mut wire, at, Side::Client)?;
             }
         }
         round += 1;
@@ -242,11 +386,16 @@ mod tests {
 
     use super::*;
     use crate::capture::Collect;
-    use crate::reference::{assert_in_order_tcp, decode, recount, segmentation};
+    use crate::reference::{assert_in_order_tcp, decode, recount, s7_recount, segmentation};
+    use crate::truth::FunctionKey;
 
     fn run(packets: u64, flows: u32) -> Vec<Vec<u8>> {
+        run_with(packets, flows, 0)
+    }
+
+    fn run_with(packets: u64, flows: u32, s7_share: u8) -> Vec<Vec<u8>> {
         let mut out = Collect::default();
-        generate(&mut out, packets, flows, 42).unwrap();
+        generate(&mut out, packets, flows, s7_share, 42).unwrap();
         let times: Vec<u64> = out.0.iter().map(|(at, _)| *at).collect();
         assert!(times.windows(2).all(|w| w[0] <= w[1]));
         out.frames()
@@ -257,6 +406,75 @@ mod tests {
         for (packets, flows) in [(7, 10), (10_000, 100), (1, 1), (2_345, 3)] {
             assert_eq!(run(packets, flows).len() as u64, packets);
         }
+    }
+
+    #[test]
+    fn s7_share_picks_that_many_flows_evenly() {
+        for (flows, share, expected) in [(1000, 20, 200), (200, 0, 0), (7, 100, 7), (3, 50, 1)] {
+            let picked: Vec<u32> = (0..flows).filter(|&f| is_s7(f, share)).collect();
+            assert_eq!(picked.len(), expected, "{flows} flows, {share}%");
+            if share == 20 {
+                assert!(picked.windows(2).all(|w| w[1] - w[0] == 5));
+            }
+        }
+    }
+
+    #[test]
+    fn s7_sessions_connect_set_up_and_poll_one_pdu_per_segment() {
+        let link = LinkType::Ethernet;
+        for (packets, flows) in [(7, 10), (10_000, 100), (2_345, 3)] {
+            assert_eq!(run_with(packets, flows, 20).len() as u64, packets);
+        }
+        let frames = run_with(20_000, 200, 20);
+        let segments: Vec<_> = frames.iter().filter_map(|f| decode(link, f)).collect();
+        let s7_flows: HashSet<_> = segments
+            .iter()
+            .filter(|s| s.dst_port == s7_plant::ISO_TSAP_PORT)
+            .map(|s| (s.src, s.src_port, s.dst))
+            .collect();
+        let modbus_flows: HashSet<_> = segments
+            .iter()
+            .filter(|s| s.dst_port == 502)
+            .map(|s| (s.src, s.src_port, s.dst))
+            .collect();
+        assert_eq!((s7_flows.len(), modbus_flows.len()), (40, 160));
+        assert!(assert_in_order_tcp(link, &frames) > 1000);
+        // Every S7 segment is exactly one TPKT.
+        for s in segments.iter().filter(|s| {
+            !s.payload.is_empty()
+                && (s.dst_port == s7_plant::ISO_TSAP_PORT || s.src_port == s7_plant::ISO_TSAP_PORT)
+        }) {
+            let faro_protocols::Framing::Parsed { consumed, .. } =
+                faro_protocols::s7::tpkt::frame(&s.payload)
+            else {
+                panic!("not a TPKT: {:02x?}", s.payload)
+            };
+            assert_eq!(consumed, s.payload.len());
+        }
+        let counts = s7_recount(link, &frames, &[s7_plant::ISO_TSAP_PORT]);
+        assert_eq!(counts.malformed, 0);
+        assert_eq!(counts.split_units, 0);
+        // One Setup communication per session, then polling.
+        let mut sessions: BTreeMap<_, u64> = BTreeMap::new();
+        for &(client, _, server) in &s7_flows {
+            *sessions
+                .entry((client, server, s7_plant::ISO_TSAP_PORT))
+                .or_default() += 1;
+        }
+        assert_eq!(counts.requests.len(), sessions.len());
+        for (edge, functions) in &counts.requests {
+            assert_eq!(functions.get(&FunctionKey::Code(0xF0)), sessions.get(edge));
+            assert!(functions[&FunctionKey::Code(0x04)] > 10 * sessions[edge]);
+            assert_eq!(functions.len(), 2);
+        }
+        // The Modbus flows poll on as before.
+        assert_eq!(segmentation(link, &frames, &[502]), (1, 1));
+        let modbus_edges: HashSet<_> = modbus_flows.iter().map(|&(c, _, s)| (c, s, 502)).collect();
+        let recounted = recount(link, &frames, &[502]);
+        assert_eq!(
+            recounted.keys().copied().collect::<HashSet<_>>(),
+            modbus_edges
+        );
     }
 
     #[test]

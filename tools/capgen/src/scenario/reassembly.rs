@@ -630,7 +630,7 @@ mod tests {
                 let (frames, truth) = run(link, ipv6, SEED);
                 assert_eq!(
                     recount(link, &frames, &[MODBUS_PORT, UNUSUAL_PORT]),
-                    *truth.edges(),
+                    truth.modbus_edges(),
                     "{link:?} ipv6={ipv6}"
                 );
             }
@@ -646,7 +646,7 @@ mod tests {
             frames.len()
         );
         let totals: BTreeMap<u8, u64> = truth
-            .edges()
+            .modbus_edges()
             .iter()
             .map(|(&(client, _, _), functions)| {
                 let IpAddr::V4(v4) = client else {

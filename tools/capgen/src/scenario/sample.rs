@@ -556,16 +556,23 @@ mod tests {
             "{} packets",
             frames.len()
         );
-        assert_eq!(recount(LinkType::Ethernet, &frames, &PORTS), *truth.edges());
+        assert_eq!(
+            recount(LinkType::Ethernet, &frames, &PORTS),
+            truth.modbus_edges()
+        );
         // HTTP on port 502 is no Modbus edge.
         assert!(
             truth
-                .edges()
+                .modbus_edges()
                 .keys()
                 .all(|&(_, server, _)| server != DEVICE_CONSOLE.ip)
         );
         // Five PLCs, three clients.
-        let servers: HashSet<_> = truth.edges().keys().map(|&(_, s, p)| (s, p)).collect();
+        let servers: HashSet<_> = truth
+            .modbus_edges()
+            .keys()
+            .map(|&(_, s, p)| (s, p))
+            .collect();
         assert_eq!(servers.len(), 5);
         assert!(servers.contains(&(v4(10, 20, 1, 15), 5020)));
         assert!(assert_in_order_tcp(LinkType::Ethernet, &frames) > 100);
@@ -573,7 +580,7 @@ mod tests {
         assert!(most_adus >= 2, "several PDUs in one segment");
         assert!(most_segments >= 2, "one PDU over two segments");
         let functions: HashSet<u8> = truth
-            .edges()
+            .modbus_edges()
             .values()
             .flat_map(|f| f.keys().copied())
             .collect();
@@ -626,7 +633,7 @@ mod tests {
             let (frames, other) = run(link);
             assert_eq!(frames.len(), ethernet.len());
             assert_eq!(other, truth);
-            assert_eq!(recount(link, &frames, &PORTS), *truth.edges());
+            assert_eq!(recount(link, &frames, &PORTS), truth.modbus_edges());
         }
     }
 
