@@ -132,6 +132,37 @@ fn shipped_sample_matches_its_truth_and_inventory() {
 }
 
 #[test]
+fn s7_plant_matches_the_generators_truth() {
+    let dir = scratch_dir("s7");
+    let pcap = dir.join("s7.pcap");
+    let truth_path = dir.join("s7.json");
+    capgen(&["s7", "-o", pcap.to_str().unwrap(), "--truth", truth_path.to_str().unwrap()]);
+    let report = analyze_json(&[&pcap], &[]);
+    let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(&truth_path).unwrap()).unwrap();
+    let expected = report_counts(&truth, "s7comm");
+    // Among them a PLC served on port 10102 and a session picked up mid-stream
+    // (no handshake, no COTP connection request): both found by content.
+    assert!(expected.keys().any(|(_, _, port)| *port == 10102));
+    assert_eq!(report_counts(&report, "s7comm"), expected);
+    let assets = report["assets"].as_array().unwrap();
+    for (ip, attributes) in truth["identity"].as_object().unwrap() {
+        let asset = assets.iter().find(|a| a["ip"] == ip.as_str()).unwrap();
+        assert!(asset["roles"].as_array().unwrap().iter().any(|r| r == "plc"), "{asset}");
+        for (name, value) in attributes.as_object().unwrap() {
+            assert_eq!(&asset["identity"][name], value, "{ip} {name}");
+        }
+    }
+    // Posture from SZL 0x0132 index 4 and 0x0424, and rack/slot from the COTP CR.
+    let plc = assets.iter().find(|a| a["ip"] == "10.40.1.11").unwrap();
+    assert_eq!(plc["posture"]["mode_selector"], "run_p");
+    assert_eq!(plc["posture"]["password_protected"], "false");
+    assert_eq!(plc["posture"]["cpu_mode"], "run");
+    assert_eq!(plc["identity"]["rack"], "0");
+    assert_eq!(report["stats"]["malformed"]["s7"], 0);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn syn_flood_of_a_million_flows_stays_in_bounded_memory() {
     let dir = scratch_dir("synflood");
     let pcap = dir.join("synflood.pcap");
