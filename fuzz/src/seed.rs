@@ -1,5 +1,7 @@
 //! Writes run-time seed corpora from capture files: Modbus/TCP payloads for
-//! `modbus_stream`, and groups of raw frames for `pipeline_frames`.
+//! `modbus_stream`; ISO-on-TCP payloads for `s7_tpkt_cotp` and the COTP user
+//! data inside them for `s7comm` (protocol id 0x32) and `s7plus` (0x72); and
+//! groups of raw frames for `pipeline_frames`.
 //!
 //! Usage: seed OUT_DIR CAPTURE...   (e.g. seed corpus-run ../../shared/pcaps/*)
 //! Seeds taken from other people's captures are written under names starting
@@ -22,9 +24,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(args.next().ok_or("usage: seed OUT_DIR CAPTURE...")?);
     let modbus_dir = out.join("modbus_stream");
     let pipeline_dir = out.join("pipeline_frames");
-    std::fs::create_dir_all(&modbus_dir)?;
-    std::fs::create_dir_all(&pipeline_dir)?;
-    let (mut modbus, mut pipeline) = (0, 0);
+    let [tpkt_dir, s7comm_dir, s7plus_dir] = ["s7_tpkt_cotp", "s7comm", "s7plus"].map(|t| out.join(t));
+    for dir in [&modbus_dir, &pipeline_dir, &tpkt_dir, &s7comm_dir, &s7plus_dir] {
+        std::fs::create_dir_all(dir)?;
+    }
+    let (mut modbus, mut pipeline, mut s7) = (0, 0, 0);
     for file in args {
         let Ok(mut capture) = pcap::Capture::from_file(&file) else {
             eprintln!("skipping {file}");
@@ -46,6 +50,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     write_seed(&modbus_dir, &p)?;
                     modbus += 1;
                 }
+                if p.first() == Some(&faro_protocols::s7::tpkt::VERSION) {
+                    write_seed(&tpkt_dir, &p)?;
+                    s7 += 1;
+                    if let faro_protocols::Framing::Parsed { message, .. } = faro_protocols::s7::tpkt::frame(&p) {
+                        if let Ok(faro_protocols::s7::cotp::Cotp::Data { user_data, .. }) =
+                            faro_protocols::s7::cotp::parse(message.payload)
+                        {
+                            match user_data.first() {
+                                Some(0x32) => write_seed(&s7comm_dir, user_data)?,
+                                Some(0x72) => write_seed(&s7plus_dir, user_data)?,
+                                _ => {}
+                            }
+                        }
+                    }
+                }
             }
             frames.push(data);
             if frames.len() == FRAMES_PER_SEED {
@@ -59,8 +78,60 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             pipeline += 1;
         }
     }
-    eprintln!("wrote {modbus} modbus_stream and {pipeline} pipeline_frames seeds under {}", out.display());
+    let plus = synthesize_s7plus(&s7plus_dir)?;
+    eprintln!(
+        "wrote {modbus} modbus_stream, {s7} S7, {plus} synthesized s7plus and {pipeline} pipeline_frames seeds under {}",
+        out.display()
+    );
     Ok(())
+}
+
+/// S7comm-plus seeds made by the project's own encoder (no capture needed):
+/// requests and responses of the common functions, in protocol versions 1, 2
+/// and 3 (with an integrity digest), with and without a trailer. Written as
+/// `gen-plus-*`, so they may be committed.
+fn synthesize_s7plus(dir: &Path) -> Result<usize, Box<dyn std::error::Error>> {
+    use faro_protocols::s7::plus::{self, Function, Message, Opcode};
+    let functions = [
+        Function::CREATE_OBJECT,
+        Function::DELETE_OBJECT,
+        Function::SET_VARIABLE,
+        Function::GET_MULTI_VARIABLES,
+        Function::SET_MULTI_VARIABLES,
+        Function::INVOKE,
+        Function::EXPLORE,
+    ];
+    let digest = [0x5a; 32];
+    let body = b"\x00\x00\x01\x20\x36\x00\x00\x01\x1d\x00\x04SIMATIC S7-1500 6ES7 515-2AM01-0AB0 V2.8.3";
+    let mut count = 0;
+    for (i, function) in functions.iter().enumerate() {
+        for opcode in [Opcode::REQUEST, Opcode::RESPONSE] {
+            for version in [1u8, 2, 3] {
+                for trailer in [true, false] {
+                    let message = Message {
+                        protocol_version: version,
+                        data_len: 0,
+                        opcode: Some(opcode),
+                        function: Some(function.0),
+                        sequence: Some(u16::try_from(i).unwrap_or(0) + 1),
+                        session_id: (opcode == Opcode::REQUEST).then_some(0x0000_0120),
+                        transport_flags: Some(0x36),
+                        body,
+                        integrity_protected: version == 3,
+                        digest: (version == 3).then_some(&digest[..]),
+                        trailer,
+                        anomalies: plus::Anomalies::empty(),
+                    };
+                    let mut out = Vec::new();
+                    if plus::encode(&mut out, &message).is_ok() {
+                        std::fs::write(dir.join(format!("gen-plus-{i}-{}-{version}-{trailer}", opcode.0)), &out)?;
+                        count += 1;
+                    }
+                }
+            }
+        }
+    }
+    Ok(count)
 }
 
 /// The TCP payload of a frame, by the sensor's own decoder.
