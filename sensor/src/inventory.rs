@@ -89,6 +89,8 @@ impl Role {
 pub const MAX_IDENTITY_VALUE_LEN: usize = 256;
 /// Most identity attributes kept per asset.
 pub const MAX_IDENTITY_ATTRIBUTES: usize = 64;
+/// Distinct protocol objects kept per edge.
+pub const MAX_OBJECTS_PER_EDGE: usize = 128;
 /// Most VLAN ids remembered per asset.
 pub const MAX_VLANS_PER_ASSET: usize = 8;
 
@@ -302,6 +304,9 @@ pub struct Edge {
     pub accesses: BTreeMap<AccessKey, RangeSet>,
     /// Protocol anomalies seen on this edge, by name.
     pub anomalies: BTreeMap<&'static str, u64>,
+    /// Protocol objects requests named, with counts: for S7, the SZL lists read
+    /// (`szl-0x0011-0x0000`). Bounded by [`MAX_OBJECTS_PER_EDGE`].
+    pub objects: BTreeMap<String, u64>,
     /// Flows (connections) that carried it.
     pub flows: u64,
     /// The session was protected (TLS inside COTP): its content is not visible.
@@ -321,6 +326,20 @@ impl Edge {
     /// Counts one occurrence of an anomaly.
     pub fn count_anomaly(&mut self, name: &'static str) {
         *self.anomalies.entry(name).or_default() += 1;
+    }
+
+    /// Counts a request for `object`; returns false when the edge's object list
+    /// is full and the object new (shed).
+    pub fn count_object(&mut self, object: &str) -> bool {
+        if let Some(count) = self.objects.get_mut(object) {
+            *count += 1;
+            return true;
+        }
+        if self.objects.len() >= MAX_OBJECTS_PER_EDGE {
+            return false;
+        }
+        self.objects.insert(object.to_owned(), 1);
+        true
     }
 
     /// Records an access to `start ..= end`; returns true when ranges had to be merged.
@@ -443,6 +462,7 @@ impl Inventory {
             functions: BTreeMap::new(),
             accesses: BTreeMap::new(),
             anomalies: BTreeMap::new(),
+            objects: BTreeMap::new(),
             flows: 0,
             protected: false,
             first_seen: ts,

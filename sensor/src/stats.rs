@@ -155,4 +155,6 @@ pub struct Shed {
     pub address_ranges: u64,
     /// COTP data bytes dropped because a PDU spanning several TPDUs grew past its bound.
     pub cotp_bytes: u64,
+    /// Protocol objects not recorded because an edge's object list was full.
+    pub edge_objects: u64,
 }

@@ -136,9 +136,16 @@ fn s7_plant_matches_the_generators_truth() {
     let dir = scratch_dir("s7");
     let pcap = dir.join("s7.pcap");
     let truth_path = dir.join("s7.json");
-    capgen(&["s7", "-o", pcap.to_str().unwrap(), "--truth", truth_path.to_str().unwrap()]);
+    capgen(&[
+        "s7",
+        "-o",
+        pcap.to_str().unwrap(),
+        "--truth",
+        truth_path.to_str().unwrap(),
+    ]);
     let report = analyze_json(&[&pcap], &[]);
-    let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(&truth_path).unwrap()).unwrap();
+    let truth: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&truth_path).unwrap()).unwrap();
     let expected = report_counts(&truth, "s7comm");
     // Among them a PLC served on port 10102 and a session picked up mid-stream
     // (no handshake, no COTP connection request): both found by content.
@@ -147,7 +154,14 @@ fn s7_plant_matches_the_generators_truth() {
     let assets = report["assets"].as_array().unwrap();
     for (ip, attributes) in truth["identity"].as_object().unwrap() {
         let asset = assets.iter().find(|a| a["ip"] == ip.as_str()).unwrap();
-        assert!(asset["roles"].as_array().unwrap().iter().any(|r| r == "plc"), "{asset}");
+        assert!(
+            asset["roles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r == "plc"),
+            "{asset}"
+        );
         for (name, value) in attributes.as_object().unwrap() {
             assert_eq!(&asset["identity"][name], value, "{ip} {name}");
         }

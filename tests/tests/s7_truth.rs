@@ -169,6 +169,67 @@ fn s7_requests_match_tshark() {
     );
 }
 
+/// The SZL lists each edge's Read SZL requests asked for, with counts, as tshark
+/// decodes them (`s7comm.data.userdata.szl_id` and `szl_index` of userdata
+/// requests), against the report's `objects`.
+#[test]
+fn szl_requests_match_tshark() {
+    let files: BTreeSet<String> = truth_summary()
+        .into_iter()
+        .filter(|s| s.protocol == "s7comm")
+        .map(|s| s.file)
+        .collect();
+    let mut compared = 0;
+    for file in &files {
+        let mut truth: BTreeMap<(String, String, u16), BTreeMap<String, u64>> = BTreeMap::new();
+        for row in truth_rows(file) {
+            let (src, dst) = endpoints(&row);
+            let dport: u16 = field(&row, "tcp.dstport").parse().unwrap_or(0);
+            let requests = values(&row, "s7comm.param.userdata.type")
+                .filter(|t| *t == "4")
+                .count();
+            if requests == 0 || field(&row, "s7comm.param.userdata.subfunc") != "1" {
+                continue;
+            }
+            for (id, index) in values(&row, "s7comm.data.userdata.szl_id")
+                .zip(values(&row, "s7comm.data.userdata.szl_index"))
+            {
+                let key = format!("szl-{id}-{index}");
+                *truth
+                    .entry((src.clone(), dst.clone(), dport))
+                    .or_default()
+                    .entry(key)
+                    .or_default() += 1;
+            }
+        }
+        if truth.is_empty() {
+            continue;
+        }
+        let report = analyze_json(&[&shared_pcaps().join(file)], &[]);
+        let mut faro: BTreeMap<(String, String, u16), BTreeMap<String, u64>> = BTreeMap::new();
+        for edge in report["edges"].as_array().unwrap() {
+            let objects: BTreeMap<String, u64> = edge["objects"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(k, _)| k.starts_with("szl-"))
+                .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
+                .collect();
+            if !objects.is_empty() {
+                let key = (
+                    edge["client"].as_str().unwrap().to_owned(),
+                    edge["server"].as_str().unwrap().to_owned(),
+                    u16::try_from(edge["server_port"].as_u64().unwrap()).unwrap(),
+                );
+                faro.insert(key, objects);
+            }
+        }
+        assert_eq!(faro, truth, "{file}");
+        compared += truth.values().map(BTreeMap::len).sum::<usize>();
+    }
+    assert!(compared >= 10, "only {compared} SZL lists compared");
+}
+
 /// Identity strings from SZL 0x0011 (order number) and 0x001C (serial number,
 /// module type name) as tshark decodes them.
 #[test]

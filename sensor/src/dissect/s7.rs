@@ -279,6 +279,22 @@ impl S7Flow {
             }
             self.remember(header.pdu_ref, key, analysis);
             count(&ids, key, frame.ts, analysis, |c| c.requests += 1);
+            if key
+                == (FunctionKey::Userdata {
+                    group: GROUP_CPU,
+                    subfunction: SUB_READ_SZL,
+                })
+            {
+                if let Some((szl_id, index)) = comm::szl_request(message.data) {
+                    let object = format!("szl-{szl_id:#06x}-{index:#06x}");
+                    let edge = ids
+                        .edge
+                        .and_then(|id| analysis.inventory.edge_mut(id, frame.ts));
+                    if edge.is_some_and(|edge| !edge.count_object(&object)) {
+                        analysis.stats.shed.edge_objects += 1;
+                    }
+                }
+            }
             return;
         }
         // A response (or a push from the PLC).

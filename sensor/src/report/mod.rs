@@ -132,6 +132,8 @@ pub struct EdgeReport {
     pub accesses: Vec<AccessReport>,
     /// Protocol anomalies by name.
     pub anomalies: BTreeMap<&'static str, u64>,
+    /// Protocol objects requests named, with counts (S7: SZL lists read).
+    pub objects: BTreeMap<String, u64>,
     /// Connections that carried it.
     pub flows: u64,
     /// The session ran inside TLS.
@@ -259,6 +261,7 @@ fn edge_report(inventory: &Inventory, edge: &Edge) -> Option<EdgeReport> {
             })
             .collect(),
         anomalies: edge.anomalies.clone(),
+        objects: edge.objects.clone(),
         flows: edge.flows,
         protected: edge.protected,
         first_seen: format_time(edge.first_seen),

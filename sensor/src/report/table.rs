@@ -131,6 +131,7 @@ pub fn render(report: &Report) -> String {
         ("edges", s.shed.edges),
         ("address ranges", s.shed.address_ranges),
         ("COTP bytes", s.shed.cotp_bytes),
+        ("edge objects", s.shed.edge_objects),
     ];
     let shed: Vec<String> = shed
         .iter()
