@@ -281,6 +281,29 @@ fn on_tcp_segment(
             .syn(segment.seq, &mut shared.budget);
         data_seq = data_seq.wrapping_add(1);
     }
+    // The sender acknowledges the other direction: holes it has acknowledged
+    // were lost by the capture, not still on their way. Handled before this
+    // segment's own data, which may answer what was held behind the hole.
+    if flags.ack && flow.stream_mut(side.other()).reassembler.held_bytes() > 0 {
+        if let Some(server) = flow.server {
+            let ends = flow_ends(key, server);
+            let info = FrameInfo {
+                ts,
+                to_server: side.other() != server,
+                src_mac: None,
+                vlan: None,
+            };
+            let (stream, app) = flow.split(side.other());
+            let Stream {
+                reassembler,
+                partial,
+                ..
+            } = stream;
+            reassembler.peer_acked(segment.ack, shared, &mut |chunk, shared: &mut Shared| {
+                deliver(chunk, partial, app, &info, &ends, shared);
+            });
+        }
+    }
     // A TCP keep-alive probe carries one byte the peer already acknowledged.
     // Before a direction's position is known it would fix the position one
     // byte early and glue that byte to the first real PDU: skip it.
@@ -305,28 +328,6 @@ fn on_tcp_segment(
                     deliver(chunk, partial, app, &info, &ends, shared);
                 },
             );
-        }
-    }
-    // The sender acknowledges the other direction: holes it has acknowledged
-    // were lost by the capture, not still on their way.
-    if flags.ack && flow.stream_mut(side.other()).reassembler.held_bytes() > 0 {
-        if let Some(server) = flow.server {
-            let ends = flow_ends(key, server);
-            let info = FrameInfo {
-                ts,
-                to_server: side.other() != server,
-                src_mac: None,
-                vlan: None,
-            };
-            let (stream, app) = flow.split(side.other());
-            let Stream {
-                reassembler,
-                partial,
-                ..
-            } = stream;
-            reassembler.peer_acked(segment.ack, shared, &mut |chunk, shared: &mut Shared| {
-                deliver(chunk, partial, app, &info, &ends, shared);
-            });
         }
     }
     if flags.fin {
