@@ -27,11 +27,18 @@ pub enum Protocol {
     S7comm,
     /// Siemens S7comm-plus (protocol id 0x72) over ISO-on-TCP.
     S7commPlus,
+    /// DNP3 (IEEE 1815) over TCP or UDP.
+    Dnp3,
 }
 
 impl Protocol {
     /// Every protocol, in output order.
-    pub const ALL: [Protocol; 3] = [Protocol::Modbus, Protocol::S7comm, Protocol::S7commPlus];
+    pub const ALL: [Protocol; 4] = [
+        Protocol::Modbus,
+        Protocol::S7comm,
+        Protocol::S7commPlus,
+        Protocol::Dnp3,
+    ];
 
     /// The name used in output.
     pub fn name(self) -> &'static str {
@@ -39,6 +46,7 @@ impl Protocol {
             Protocol::Modbus => "modbus",
             Protocol::S7comm => "s7comm",
             Protocol::S7commPlus => "s7comm_plus",
+            Protocol::Dnp3 => "dnp3",
         }
     }
 
@@ -58,6 +66,10 @@ pub enum Role {
     Plc,
     /// Talks S7 to a PLC: an HMI, SCADA server or engineering station.
     S7Client,
+    /// DNP3 master: polls and controls outstations (SCADA front end).
+    Dnp3Master,
+    /// DNP3 outstation: an RTU, IED or PLC answering a master.
+    Dnp3Outstation,
 }
 
 impl Role {
@@ -76,6 +88,8 @@ impl Role {
             Role::ModbusClient => "modbus_client",
             Role::Plc => "plc",
             Role::S7Client => "s7_client",
+            Role::Dnp3Master => "dnp3_master",
+            Role::Dnp3Outstation => "dnp3_outstation",
         }
     }
 
@@ -91,6 +105,8 @@ pub const MAX_IDENTITY_VALUE_LEN: usize = 256;
 pub const MAX_IDENTITY_ATTRIBUTES: usize = 64;
 /// Distinct protocol objects kept per edge.
 pub const MAX_OBJECTS_PER_EDGE: usize = 128;
+/// Most DNP3 link addresses remembered per asset (a gateway fronts several outstations).
+pub const MAX_LINK_ADDRESSES_PER_ASSET: usize = 32;
 /// Most VLAN ids remembered per asset.
 pub const MAX_VLANS_PER_ASSET: usize = 8;
 
@@ -116,6 +132,8 @@ pub struct Asset {
     pub mac: Option<[u8; 6]>,
     /// VLAN ids its frames carried.
     pub vlans: Vec<u16>,
+    /// DNP3 link addresses it used as a source.
+    pub dnp3_addresses: Vec<u16>,
     roles: u32,
     protocols: u32,
     /// Identity attributes by name (vendor, product_code, revision, …).
@@ -169,6 +187,16 @@ impl Asset {
                 self.vlans.push(vlan);
                 self.vlans.sort_unstable();
             }
+        }
+    }
+
+    /// Records a DNP3 link address this asset sent from (bounded).
+    pub fn add_dnp3_address(&mut self, address: u16) {
+        if !self.dnp3_addresses.contains(&address)
+            && self.dnp3_addresses.len() < MAX_LINK_ADDRESSES_PER_ASSET
+        {
+            self.dnp3_addresses.push(address);
+            self.dnp3_addresses.sort_unstable();
         }
     }
 
@@ -311,6 +339,9 @@ pub struct Edge {
     pub flows: u64,
     /// The session was protected (TLS inside COTP): its content is not visible.
     pub protected: bool,
+    /// DNP3: whether Secure Authentication (function 0x20/0x21/0x83 or group 120)
+    /// was ever seen on the association; `None` for other protocols.
+    pub secure_authentication: Option<bool>,
     /// Capture time first seen, nanoseconds since the epoch.
     pub first_seen: u64,
     /// Capture time last seen, nanoseconds since the epoch.
@@ -418,6 +449,7 @@ impl Inventory {
             ip,
             mac: None,
             vlans: Vec::new(),
+            dnp3_addresses: Vec::new(),
             roles: 0,
             protocols: 0,
             identity: BTreeMap::new(),
@@ -465,6 +497,7 @@ impl Inventory {
             objects: BTreeMap::new(),
             flows: 0,
             protected: false,
+            secure_authentication: (protocol == Protocol::Dnp3).then_some(false),
             first_seen: ts,
             last_seen: ts,
         });

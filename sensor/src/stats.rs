@@ -28,6 +28,8 @@ pub struct Stats {
     pub modbus: ModbusStats,
     /// S7comm and S7comm-plus transactions.
     pub s7: S7Stats,
+    /// DNP3 link, transport and application activity.
+    pub dnp3: Dnp3Stats,
     /// What bounded tables and buffers dropped.
     pub shed: Shed,
 }
@@ -73,6 +75,8 @@ pub struct PerProtocol {
     pub s7comm: u64,
     /// S7comm-plus.
     pub s7comm_plus: u64,
+    /// DNP3 (application fragments; link frames are under `dnp3`).
+    pub dnp3: u64,
 }
 
 /// TCP reassembly activity.
@@ -99,6 +103,9 @@ pub struct MalformedStats {
     pub modbus: u64,
     /// TPKT/COTP framing failures and S7 PDUs that could not be parsed.
     pub s7: u64,
+    /// DNP3 link frames with a bad header or data CRC (dropped), and
+    /// application fragments that could not be parsed.
+    pub dnp3: u64,
 }
 
 /// Modbus transactions.
@@ -135,6 +142,25 @@ pub struct S7Stats {
     pub tls_pdus: u64,
 }
 
+/// DNP3 link, transport and application activity.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Dnp3Stats {
+    /// Link frames with valid CRCs.
+    pub link_frames: u64,
+    /// Link frames dropped for a bad data CRC.
+    pub crc_errors: u64,
+    /// Requests (master to outstation).
+    pub requests: u64,
+    /// Solicited responses.
+    pub responses: u64,
+    /// Unsolicited responses.
+    pub unsolicited: u64,
+    /// Transport segments out of sequence (the fragment being assembled was discarded).
+    pub transport_sequence_errors: u64,
+    /// Transport segments without a first segment to continue.
+    pub transport_orphans: u64,
+}
+
 /// What each bounded table or buffer dropped.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Shed {
@@ -157,4 +183,6 @@ pub struct Shed {
     pub cotp_bytes: u64,
     /// Protocol objects not recorded because an edge's object list was full.
     pub edge_objects: u64,
+    /// DNP3 application fragments discarded for growing past their bound.
+    pub dnp3_fragments: u64,
 }

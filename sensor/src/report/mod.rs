@@ -54,6 +54,8 @@ pub struct AssetReport {
     pub mac: Option<String>,
     /// VLAN ids.
     pub vlans: Vec<u16>,
+    /// DNP3 link addresses.
+    pub dnp3_addresses: Vec<u16>,
     /// Observed roles.
     pub roles: Vec<&'static str>,
     /// Protocols spoken.
@@ -138,6 +140,8 @@ pub struct EdgeReport {
     pub flows: u64,
     /// The session ran inside TLS.
     pub protected: bool,
+    /// DNP3: Secure Authentication seen on the association (null for other protocols).
+    pub secure_authentication: Option<bool>,
     /// RFC 3339, capture time.
     pub first_seen: String,
     /// RFC 3339, capture time.
@@ -211,6 +215,7 @@ fn asset_report(asset: &Asset) -> AssetReport {
         ip: asset.ip.to_string(),
         mac: asset.mac.map(format_mac),
         vlans: asset.vlans.clone(),
+        dnp3_addresses: asset.dnp3_addresses.clone(),
         roles: asset.roles().map(|r| r.name()).collect(),
         protocols: asset.protocols().map(|p| p.name()).collect(),
         identity: asset.identity.clone(),
@@ -264,6 +269,7 @@ fn edge_report(inventory: &Inventory, edge: &Edge) -> Option<EdgeReport> {
         objects: edge.objects.clone(),
         flows: edge.flows,
         protected: edge.protected,
+        secure_authentication: edge.secure_authentication,
         first_seen: format_time(edge.first_seen),
         last_seen: format_time(edge.last_seen),
     })

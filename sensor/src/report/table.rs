@@ -132,6 +132,7 @@ pub fn render(report: &Report) -> String {
         ("address ranges", s.shed.address_ranges),
         ("COTP bytes", s.shed.cotp_bytes),
         ("edge objects", s.shed.edge_objects),
+        ("DNP3 fragments", s.shed.dnp3_fragments),
     ];
     let shed: Vec<String> = shed
         .iter()
