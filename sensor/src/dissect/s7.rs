@@ -241,7 +241,11 @@ impl S7Flow {
     ) {
         analysis.stats.pdus.s7comm += 1;
         let header = message.header;
-        // Which way the PDU travels, from its type: Jobs and userdata requests come from clients.
+        // Which way the PDU travels, from its type: Jobs and userdata requests
+        // come from clients; Ack, Ack_Data and userdata responses from the
+        // server; a push (userdata type 0) from the PLC unasked.
+        let is_push =
+            matches!(message.param, Param::Userdata { kind, .. } if kind == USERDATA_PUSH);
         let request_key = match (header.rosctr, message.param) {
             (Rosctr::JOB, param) => Some(FunctionKey::Code(u32::from(
                 param.function().map_or(0, |f| f.0),
@@ -257,12 +261,9 @@ impl S7Flow {
             ) if kind == USERDATA_REQUEST => Some(FunctionKey::Userdata { group, subfunction }),
             _ => None,
         };
-        let sender_is_client = request_key.is_some()
-            || !matches!((header.rosctr, message.param), (Rosctr::USERDATA, Param::Userdata { kind, .. }) if kind == USERDATA_PUSH);
         if request_key.is_some() {
             self.settle(frame.to_server, true);
-        } else if sender_is_client {
-            // Ack, Ack_Data and userdata responses come from the server.
+        } else if !is_push {
             self.settle(frame.to_server, false);
         }
         let ends = self.orientation.ends(ends);
@@ -271,28 +272,19 @@ impl S7Flow {
             return;
         };
         sender_saw_frame(&ids, to_server, frame, analysis);
-        let stats = &mut analysis.stats.s7;
         if let Some(key) = request_key {
             match key {
-                FunctionKey::Userdata { .. } => stats.userdata_requests += 1,
-                FunctionKey::Code(_) => stats.jobs += 1,
+                FunctionKey::Userdata { .. } => analysis.stats.s7.userdata_requests += 1,
+                FunctionKey::Code(_) => analysis.stats.s7.jobs += 1,
             }
             self.remember(header.pdu_ref, key, analysis);
             count(&ids, key, frame.ts, analysis, |c| c.requests += 1);
-            if key
-                == (FunctionKey::Userdata {
-                    group: GROUP_CPU,
-                    subfunction: SUB_READ_SZL,
-                })
-            {
-                if let Some((szl_id, index)) = comm::szl_request(message.data) {
-                    let object = format!("szl-{szl_id:#06x}-{index:#06x}");
-                    let edge = ids
-                        .edge
-                        .and_then(|id| analysis.inventory.edge_mut(id, frame.ts));
-                    if edge.is_some_and(|edge| !edge.count_object(&object)) {
-                        analysis.stats.shed.edge_objects += 1;
-                    }
+            if let Some(object) = request_object(key, message) {
+                let edge = ids
+                    .edge
+                    .and_then(|id| analysis.inventory.edge_mut(id, frame.ts));
+                if edge.is_some_and(|edge| !edge.count_object(&object)) {
+                    analysis.stats.shed.edge_objects += 1;
                 }
             }
             return;
@@ -437,6 +429,44 @@ const USERDATA_REQUEST: u8 = 4;
 const GROUP_CPU: u8 = 4;
 /// CPU functions subfunction 1: Read SZL.
 const SUB_READ_SZL: u8 = 1;
+
+/// The object a request names, as the edge records it: the SZL list read
+/// (`szl-0x0011-0x0000`), the PI service invoked (`pi-P_PROGRAM`), the block
+/// a download or upload starts (`download-db1`, `upload-ob1`).
+fn request_object(key: FunctionKey, message: &comm::Message<'_>) -> Option<String> {
+    if key
+        == (FunctionKey::Userdata {
+            group: GROUP_CPU,
+            subfunction: SUB_READ_SZL,
+        })
+    {
+        let (szl_id, index) = comm::szl_request(message.data)?;
+        return Some(format!("szl-{szl_id:#06x}-{index:#06x}"));
+    }
+    let block_name = |block: &comm::Block| {
+        format!(
+            "{}{}",
+            block.block_type.name().unwrap_or("block"),
+            block.number
+        )
+    };
+    match message.param {
+        Param::PiService { service, .. } => {
+            Some(format!("pi-{}", String::from_utf8_lossy(service)))
+        }
+        Param::Download {
+            function: comm::Function::REQUEST_DOWNLOAD,
+            block: Some(block),
+            ..
+        } => Some(format!("download-{}", block_name(&block))),
+        Param::Upload {
+            function: comm::Function::START_UPLOAD,
+            block: Some(block),
+            ..
+        } => Some(format!("upload-{}", block_name(&block))),
+        _ => None,
+    }
+}
 
 fn item_failed(message: &comm::Message<'_>) -> bool {
     match message.param {
