@@ -18,6 +18,10 @@ pub enum Layer {
     S7comm,
     /// S7comm-plus (protocol id 0x72).
     S7commPlus,
+    /// DNP3 data link layer (`05 64` frames, CRC-checked blocks).
+    Dnp3Link,
+    /// DNP3 application layer (fragments: header, IIN, object headers).
+    Dnp3App,
 }
 
 impl fmt::Display for Layer {
@@ -29,6 +33,8 @@ impl fmt::Display for Layer {
             Layer::Cotp => "COTP",
             Layer::S7comm => "S7comm",
             Layer::S7commPlus => "S7comm-plus",
+            Layer::Dnp3Link => "DNP3 link",
+            Layer::Dnp3App => "DNP3 application",
         })
     }
 }

@@ -182,3 +182,128 @@ pub fn s7plus(data: &[u8]) {
         }
     }
 }
+
+/// Probes `data` and frames it as a DNP3 link stream, resynchronising with
+/// `find_start` after bytes that do not frame; walks every frame's
+/// CRC-stripped chunks, splits its transport segment and feeds the
+/// reassembler, parsing every completed fragment. A frame with good CRCs must
+/// re-encode to its own bytes.
+pub fn dnp3_link(data: &[u8]) {
+    use crate::dnp3::{link, probe, transport};
+
+    let _ = probe(data);
+    let mut reassembler = transport::Reassembler::new(2048);
+    let mut rest = data;
+    let mut segment = Vec::new();
+    while !rest.is_empty() {
+        let consumed = match link::frame(rest) {
+            Framing::Parsed { consumed, message } => {
+                let _ = (
+                    message.header.control.function_name(),
+                    message.header.is_broadcast(),
+                );
+                let total = message.data.chunks().map(<[u8]>::len).sum::<usize>();
+                if total != message.data.len() {
+                    panic!(
+                        "chunks cover {total} bytes, len() says {}",
+                        message.data.len()
+                    );
+                }
+                segment.clear();
+                message.data.copy_to(&mut segment);
+                if message.data_crc_ok {
+                    let mut out = Vec::new();
+                    let original = rest.get(..consumed).unwrap_or_default();
+                    if link::encode(&mut out, &message.header, &segment).is_err() || out != original
+                    {
+                        panic!("link round trip changed {original:02x?} into {out:02x?}");
+                    }
+                    if let Some((header, piece)) = transport::split(&segment) {
+                        if let transport::Assembly::Complete(fragment) =
+                            reassembler.push(header, piece)
+                        {
+                            dnp3_app(fragment);
+                        }
+                    }
+                }
+                consumed
+            }
+            Framing::NeedMore { .. } => break,
+            Framing::NotThisProtocol => match link::find_start(rest.get(1..).unwrap_or_default()) {
+                Some(at) => at + 1,
+                None => rest.len(),
+            },
+        };
+        rest = rest.get(consumed..).unwrap_or_default();
+    }
+}
+
+/// Parses `data` as one DNP3 application fragment and walks every object
+/// header, its points, packed bits and typed values. Re-encoding the header
+/// and every object header walked must give back the bytes walked.
+pub fn dnp3_app(data: &[u8]) {
+    use crate::dnp3::app::{self, ObjectValues};
+
+    let Ok(fragment) = app::parse(data) else {
+        return;
+    };
+    let _ = (fragment.function.name(), fragment.anomalies.names().count());
+    if let Some(iin) = fragment.iin {
+        let _ = iin.names().count();
+    }
+    let mut out = Vec::new();
+    app::encode(
+        &mut out,
+        fragment.control,
+        fragment.function,
+        fragment.iin,
+        &[],
+    );
+    let mut iter = fragment.objects.iter();
+    for header in iter.by_ref() {
+        let _ = (header.name(), header.count(), header.qualifier().name());
+        let _ = header.points().map(|p| p.data.len()).sum::<usize>();
+        if let Some(bits) = header.bits() {
+            let _ = bits.count();
+        }
+        match header.values.clone() {
+            ObjectValues::Crob(crobs) => crobs.for_each(|c| {
+                let _ = (
+                    c.op_type().name(),
+                    c.trip_close().name(),
+                    c.command_status().name(),
+                );
+            }),
+            ObjectValues::AnalogOutput(outputs) => outputs.for_each(|o| {
+                let _ = o.value.as_f64();
+            }),
+            ObjectValues::DeviceAttribute {
+                data_type, value, ..
+            } => {
+                let _ = app::attribute_value(data_type, value);
+            }
+            ObjectValues::Time(times) => times.for_each(|t| {
+                let _ = t.interval.map(|i| i.units.name());
+            }),
+            ObjectValues::Delay(delay) => {
+                let _ = delay.millis();
+            }
+            ObjectValues::File(files) => files.for_each(|f| {
+                let _ = f.name();
+            }),
+            ObjectValues::Iin(bits) => {
+                let _ = bits.count();
+            }
+            ObjectValues::OctetString(_)
+            | ObjectValues::SecureAuth { .. }
+            | ObjectValues::Other => {}
+        }
+        if header.write(&mut out).is_err() {
+            panic!("a walked header does not re-encode: {header:?}");
+        }
+    }
+    let walked = data.len().saturating_sub(iter.rest().len());
+    if out.as_slice() != data.get(..walked).unwrap_or_default() {
+        panic!("DNP3 application round trip changed {data:02x?} into {out:02x?}");
+    }
+}

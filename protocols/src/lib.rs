@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod cursor;
+pub mod dnp3;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
