@@ -8,6 +8,37 @@
 //! needs, or that the bytes are not this protocol.
 #![warn(missing_docs)]
 
+/// Declares a wire newtype and its named values once: the constants, the list
+/// of every named value and the `snake_case` name lookup come from one table,
+/// so an unknown value still parses and prints as a number.
+macro_rules! wire_enum {
+    (
+        $(#[$meta:meta])*
+        $ty:ident($repr:ty) {
+            $( $(#[$doc:meta])* $konst:ident = $value:literal => $text:literal; )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $ty(pub $repr);
+
+        impl $ty {
+            $( $(#[$doc])* pub const $konst: $ty = $ty($value); )*
+
+            /// Every named value, in declaration order.
+            pub const ALL: &'static [$ty] = &[$($ty::$konst),*];
+
+            /// The value's name in `snake_case`; `None` for a value no reference names.
+            pub const fn name(self) -> Option<&'static str> {
+                match self.0 {
+                    $( $value => Some($text), )*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
 pub mod cursor;
 pub mod dnp3;
 pub mod error;

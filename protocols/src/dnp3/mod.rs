@@ -25,37 +25,6 @@
 //!
 //! Panic contract: no function in this module panics, whatever the input.
 
-/// Declares a wire newtype and its named values once: the constants, the list
-/// of every named value and the `snake_case` name lookup come from one table,
-/// so an unknown value still parses and prints as a number.
-macro_rules! wire_enum {
-    (
-        $(#[$meta:meta])*
-        $ty:ident($repr:ty) {
-            $( $(#[$doc:meta])* $konst:ident = $value:literal => $text:literal; )*
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $ty(pub $repr);
-
-        impl $ty {
-            $( $(#[$doc])* pub const $konst: $ty = $ty($value); )*
-
-            /// Every named value, in declaration order.
-            pub const ALL: &'static [$ty] = &[$($ty::$konst),*];
-
-            /// The value's name in `snake_case`; `None` for a value no reference names.
-            pub const fn name(self) -> Option<&'static str> {
-                match self.0 {
-                    $( $value => Some($text), )*
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-
 /// Declares a set of bit flags and their `snake_case` names from one table:
 /// the `bitflags` type, `names()` (the names of the flags set, in bit order)
 /// and `name()` (the name of a single flag).

@@ -1,6 +1,7 @@
 //! Application-layer dissection: recognise the protocol of a flow by content
 //! (ports are only hints), then hand its bytes to that protocol's per-flow state.
 
+pub mod dnp3;
 pub mod modbus;
 pub mod s7;
 
@@ -165,6 +166,8 @@ pub enum App {
     Modbus(Box<modbus::ModbusFlow>),
     /// Siemens S7comm / S7comm-plus over ISO-on-TCP.
     S7(Box<s7::S7Flow>),
+    /// DNP3 over TCP or UDP.
+    Dnp3(Box<dnp3::Dnp3Flow>),
     /// Matched no supported protocol: its payload is no longer looked at.
     #[default]
     Unrecognised,
@@ -187,6 +190,7 @@ impl App {
             App::Probing(_) => MAX_PROBE_BYTES,
             App::Modbus(_) => modbus::MAX_PARTIAL,
             App::S7(_) => s7::MAX_PARTIAL,
+            App::Dnp3(_) => dnp3::MAX_PARTIAL,
             App::Unrecognised => 0,
         }
     }
@@ -221,6 +225,7 @@ impl App {
             },
             App::Modbus(flow) => flow.on_stream(data, frame, ends, analysis),
             App::S7(flow) => flow.on_stream(data, frame, ends, analysis),
+            App::Dnp3(flow) => flow.on_stream(data, frame, ends, analysis),
             App::Unrecognised => data.len(),
         }
     }
@@ -246,6 +251,7 @@ impl App {
                 }
             },
             App::Modbus(flow) => flow.on_datagram(data, frame, ends, analysis),
+            App::Dnp3(flow) => flow.on_datagram(data, frame, ends, analysis),
             // ISO-on-TCP is a stream protocol: datagrams are not S7.
             App::S7(_) | App::Unrecognised => {}
         }
@@ -256,6 +262,7 @@ impl App {
         match self {
             App::Modbus(flow) => flow.on_gap(to_server),
             App::S7(flow) => flow.on_gap(to_server),
+            App::Dnp3(flow) => flow.on_gap(to_server),
             App::Probing(_) | App::Unrecognised => {}
         }
     }
@@ -265,7 +272,7 @@ impl App {
         match self {
             App::Modbus(flow) => flow.on_close(analysis),
             App::S7(flow) => flow.on_close(analysis),
-            App::Probing(_) | App::Unrecognised => {}
+            App::Dnp3(_) | App::Probing(_) | App::Unrecognised => {}
         }
     }
 
@@ -284,6 +291,7 @@ impl App {
                 *self = App::Modbus(Box::default());
             }
             Dissector::S7 => *self = App::S7(Box::default()),
+            Dissector::Dnp3 => *self = App::Dnp3(Box::default()),
         }
     }
 }
@@ -293,6 +301,7 @@ impl App {
 enum Dissector {
     Modbus,
     S7,
+    Dnp3,
 }
 
 enum Recognition {
@@ -304,13 +313,22 @@ enum Recognition {
     No,
 }
 
-/// Tries each protocol's content probe. The probes are disjoint: a TPKT's
-/// length field sits where MBAP needs a zero protocol id.
+/// Tries each protocol's content probe. The probes are disjoint: TPKT starts
+/// 03 00, DNP3 05 64, and both put non-zero bytes where MBAP needs a zero
+/// protocol id.
 fn recognise(data: &[u8]) -> Recognition {
-    match faro_protocols::s7::probe(data) {
-        Probe::Match => return Recognition::Protocol(Dissector::S7),
-        Probe::NeedMore => return Recognition::NeedMore,
-        Probe::NoMatch => {}
+    for (probe, dissector) in [
+        (
+            faro_protocols::s7::probe as fn(&[u8]) -> Probe,
+            Dissector::S7,
+        ),
+        (faro_protocols::dnp3::probe, Dissector::Dnp3),
+    ] {
+        match probe(data) {
+            Probe::Match => return Recognition::Protocol(dissector),
+            Probe::NeedMore => return Recognition::NeedMore,
+            Probe::NoMatch => {}
+        }
     }
     match faro_protocols::modbus::probe(data) {
         Probe::Match => Recognition::Protocol(Dissector::Modbus),
