@@ -194,13 +194,110 @@ fn dnp3_requests_match_tshark() {
     );
 }
 
-/// Object headers per edge. Not yet reconciled (issue 4 is open): tshark lists
-/// no objects for some functions (STOP_APPLICATION 0x12, ASSIGN_CLASS 0x16, the
-/// authentication functions) where Faro reports every header, and a few counts
-/// still differ in captures with retransmissions and malformed fragments.
+/// Known, explained differences of object headers, grouped by cause; in each,
+/// Faro decodes what the bytes say and tshark does not list it. Checked frame by
+/// frame against tshark's rows.
+fn explained_objects() -> Explained {
+    let mut out = Explained::new();
+    let mut add = |file: &'static str,
+                   edge: (&'static str, &'static str, u16),
+                   diffs: &[(&'static str, u64, u64)]| {
+        for &(object, faro, tshark) in diffs {
+            out.insert((file, edge, object), (faro, tshark));
+        }
+    };
+    // tshark lists no objects for STOP_APPLICATION (0x12; frames 163, 166, 174,
+    // 176 carry g60v2, g1v7 and a g60v4 with a reserved qualifier), ASSIGN_CLASS
+    // (0x16), unknown function 0x70, and the Secure Authentication functions.
+    for file in [
+        "dnp3-zeek-dnp3.pcap",
+        "dnp3-ndpi-dnp3.pcapng",
+        "dnp3-iti-test-data-part1.pcap",
+    ] {
+        add(
+            file,
+            ("10.0.0.8", "10.0.0.3", 20000),
+            &[("g1v7", 2, 0), ("g60v2", 10, 8), ("g60v4", 10, 8)],
+        );
+        add(
+            file,
+            ("10.0.0.9", "10.0.0.3", 20000),
+            &[("g1v7", 2, 0), ("g60v2", 6, 4), ("g60v4", 6, 4)],
+        );
+    }
+    add(
+        "dnp3-iti-assign-class.pcap",
+        ("192.168.1.2", "192.168.1.1", 20000),
+        &[("g1v0", 1, 0), ("g60v3", 1, 0)],
+    );
+    add(
+        "dnp3-opendnp3conf-8.6.2.2.pcap",
+        ("127.0.0.1", "127.0.0.1", 20000),
+        &[("g60v1", 2, 1)],
+    );
+    add(
+        "dnp3-iti-auth-control-challenge-response.pcap",
+        ("192.168.1.2", "192.168.1.1", 20000),
+        &[("g120v1", 1, 0), ("g120v2", 1, 0)],
+    );
+    // Aggressive-mode SA: tshark stops after the first header of the
+    // g120v3, g12v1, g120v9 operate.
+    add(
+        "dnp3-iti-operate-aggressive-mode.pcap",
+        ("192.168.1.2", "192.168.1.1", 20000),
+        &[("g120v9", 1, 0), ("g12v1", 2, 1)],
+    );
+    // tshark leaves multi-segment responses unreassembled where every segment
+    // shows "Application Layer Unreassembled" (frames 17-18, 113-114, 209-210:
+    // class 0 responses; 808-810: an unsolicited g2v2 response), and reads frame
+    // 311's Response as a Confirm (its g12v1 echo is missing).
+    add(
+        "dnp3-icsnpp-example.pcap",
+        ("10.10.20.5", "10.10.20.8", 20000),
+        &[
+            ("g1v2", 97, 94),
+            ("g10v2", 97, 94),
+            ("g30v2", 97, 94),
+            ("g40v2", 97, 94),
+            ("g2v2", 4, 3),
+            ("g12v1", 534, 533),
+        ],
+    );
+    // tshark re-dissects TCP fast retransmissions of the cold-restart responses'
+    // g52v2 delay; Faro drops retransmitted bytes.
+    add(
+        "dnp3-ndpi-dnp3.pcapng",
+        ("10.0.0.8", "10.0.0.3", 20000),
+        &[("g52v2", 3, 5)],
+    );
+    add(
+        "dnp3-ndpi-dnp3.pcapng",
+        ("10.0.0.9", "10.0.0.3", 20000),
+        &[("g52v2", 1, 3)],
+    );
+    // A deliberately malformed capture: after an object whose size cannot be
+    // known Faro stops (flagging unknown_object_length); tshark keeps reading the
+    // rest of the fragment as headers.
+    add(
+        "dnp3-iti-malformed.pcap",
+        ("192.168.0.1", "192.168.0.2", 20000),
+        &[
+            ("g0v0", 8, 65),
+            ("g0v127", 2, 7),
+            ("g100v0", 2, 3),
+            ("g127v128", 2, 7),
+            ("g128v255", 2, 7),
+            ("g255v0", 2, 7),
+            ("g255v255", 5, 15),
+            ("g3v1", 0, 3),
+        ],
+    );
+    out
+}
+
 #[test]
-#[ignore = "DNP3 object-header reconciliation with tshark is unfinished (issue 4)"]
 fn dnp3_object_headers_match_tshark() {
+    let explained = explained_objects();
     let mut failures = Vec::new();
     for file in dnp3_files() {
         let report = analyze_json(&[&shared_pcaps().join(&file)], &[]);
@@ -208,7 +305,7 @@ fn dnp3_object_headers_match_tshark() {
             &file,
             &truth_objects(&frames(&file)),
             &report_objects(&report),
-            &Explained::new(),
+            &explained,
         ));
     }
     assert!(
