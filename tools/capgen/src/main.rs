@@ -2,6 +2,7 @@
 //! arguments, for the README sample, exact-truth end-to-end fixtures and benchmarks.
 
 mod capture;
+mod dnp3;
 mod link;
 mod modbus;
 #[cfg(test)]
@@ -13,6 +14,7 @@ mod session;
 mod szl;
 mod tcp;
 mod truth;
+mod udp;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -65,8 +67,25 @@ enum Command {
         #[arg(long)]
         truth: Option<PathBuf>,
     },
-    /// Polling over many concurrent sessions, for benchmarks: Modbus/TCP, and S7comm for
-    /// `--s7-share` percent of the sessions.
+    /// A substation: a SCADA master polling three RTUs over DNP3/TCP (one on TCP 20100, one
+    /// picked up mid-stream) and a recloser over DNP3/UDP, with controls, device attributes,
+    /// unsolicited events, a cold restart, Secure Authentication on one RTU and one link frame
+    /// with a bad CRC.
+    Dnp3 {
+        /// Output pcap file.
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, value_enum, default_value_t = LinkType::Ethernet)]
+        linktype: LinkType,
+        #[arg(long, default_value_t = DEFAULT_SEED)]
+        seed: u64,
+        /// Also write what a sensor must count per edge (requests, objects, Secure
+        /// Authentication), the link addresses and the outstation identities, as JSON.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+    },
+    /// Polling over many concurrent sessions, for benchmarks: Modbus/TCP, S7comm for
+    /// `--s7-share` and DNP3 for `--dnp3-share` percent of the sessions.
     Polling {
         /// Output pcap file.
         #[arg(short, long)]
@@ -80,6 +99,10 @@ enum Command {
         /// Percentage of the sessions that are S7comm HMI sessions (TCP 102) instead of Modbus.
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
         s7_share: u8,
+        /// Percentage of the sessions that are DNP3 master-outstation sessions (TCP 20000)
+        /// instead of Modbus; with `--s7-share`, at most 100 together.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+        dnp3_share: u8,
         #[arg(long, default_value_t = DEFAULT_SEED)]
         seed: u64,
     },
@@ -137,18 +160,37 @@ fn main() -> Result<()> {
             })?;
             (output, packets)
         }
+        Command::Dnp3 {
+            output,
+            linktype,
+            seed,
+            truth,
+        } => {
+            let packets = write_timeline(&output, linktype, truth.as_deref(), |wire, truth| {
+                scenario::dnp3::generate(wire, truth, seed)
+            })?;
+            (output, packets)
+        }
         Command::Polling {
             output,
             packets,
             flows,
             s7_share,
+            dnp3_share,
             seed,
         } => {
             if flows == 0 {
                 bail!("--flows must be at least 1");
             }
+            if u16::from(s7_share) + u16::from(dnp3_share) > 100 {
+                bail!("--s7-share and --dnp3-share add up to more than 100");
+            }
+            let shares = scenario::polling::Shares {
+                s7: s7_share,
+                dnp3: dnp3_share,
+            };
             let mut out = PcapOut::create(&output, LinkType::Ethernet.pcap())?;
-            scenario::polling::generate(&mut out, packets, flows, s7_share, seed)?;
+            scenario::polling::generate(&mut out, packets, flows, shares, seed)?;
             (output, out.finish()?)
         }
         Command::Synflood {

@@ -3,12 +3,14 @@
 //! into runs of contiguous captured bytes, and each run is walked with the project's Modbus
 //! `probe` and `frame`: at a boundary the next ADU frames, inside a cut PDU the walk moves on byte
 //! by byte until the probe matches. If a fixture could make a resynchronising sensor latch onto a
-//! false header, the recount disagrees with the truth.
+//! false header, the recount disagrees with the truth. S7 and DNP3 streams are walked likewise
+//! with those protocols' framers and parsers.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
+use faro_protocols::dnp3::{app, link as dnp3_link, transport};
 use faro_protocols::modbus;
 use faro_protocols::s7::comm::{self, Param, Rosctr, UserdataKind};
 use faro_protocols::s7::cotp::{self, Cotp};
@@ -22,7 +24,7 @@ use crate::truth::{EdgeKey, FunctionKey};
 pub(crate) type Counts = BTreeMap<(IpAddr, IpAddr, u16), BTreeMap<u8, u64>>;
 
 /// (source, source port, destination, destination port): one direction of a flow.
-type Direction = (IpAddr, u16, IpAddr, u16);
+pub(crate) type Direction = (IpAddr, u16, IpAddr, u16);
 
 /// One TCP segment's fields the recount needs.
 #[derive(Debug, Clone)]
@@ -40,17 +42,18 @@ pub(crate) struct Segment {
     pub(crate) vlan: bool,
 }
 
-/// Decodes a frame of `link` down to TCP; `None` for anything else (UDP).
-pub(crate) fn decode(link: LinkType, frame: &[u8]) -> Option<Segment> {
-    let sliced = match link {
+fn slice(link: LinkType, frame: &[u8]) -> Option<SlicedPacket<'_>> {
+    match link {
         LinkType::Ethernet => SlicedPacket::from_ethernet(frame),
         LinkType::Sll => SlicedPacket::from_linux_sll(frame),
         LinkType::Sll2 => SlicedPacket::from_ip(frame.get(20..)?),
         LinkType::Raw => SlicedPacket::from_ip(frame),
     }
-    .ok()?;
-    let vlan = sliced.vlan().is_some();
-    let (src, dst) = match sliced.net? {
+    .ok()
+}
+
+fn addresses(sliced: &SlicedPacket<'_>) -> Option<(IpAddr, IpAddr)> {
+    Some(match sliced.net.as_ref()? {
         NetSlice::Ipv4(ip) => (
             IpAddr::V4(ip.header().source_addr()),
             IpAddr::V4(ip.header().destination_addr()),
@@ -60,7 +63,30 @@ pub(crate) fn decode(link: LinkType, frame: &[u8]) -> Option<Segment> {
             IpAddr::V6(ip.header().destination_addr()),
         ),
         _ => return None,
+    })
+}
+
+/// One UDP datagram: (source, source port, destination, destination port) and payload.
+pub(crate) type Datagram = (Direction, Vec<u8>);
+
+/// Decodes a frame of `link` down to UDP; `None` for anything else.
+pub(crate) fn decode_udp(link: LinkType, frame: &[u8]) -> Option<Datagram> {
+    let sliced = slice(link, frame)?;
+    let (src, dst) = addresses(&sliced)?;
+    let TransportSlice::Udp(udp) = sliced.transport? else {
+        return None;
     };
+    Some((
+        (src, udp.source_port(), dst, udp.destination_port()),
+        udp.payload().to_vec(),
+    ))
+}
+
+/// Decodes a frame of `link` down to TCP; `None` for anything else (UDP).
+pub(crate) fn decode(link: LinkType, frame: &[u8]) -> Option<Segment> {
+    let sliced = slice(link, frame)?;
+    let vlan = sliced.vlan().is_some();
+    let (src, dst) = addresses(&sliced)?;
     let TransportSlice::Tcp(tcp) = sliced.transport? else {
         return None;
     };
@@ -353,6 +379,219 @@ pub(crate) fn s7_recount(link: LinkType, frames: &[Vec<u8>], server_ports: &[u16
                     Err(_) => counts.malformed += 1,
                 }
             }
+        }
+    }
+    counts
+}
+
+/// What an independent reader of the DNP3 frames of a capture finds.
+#[derive(Debug, Default)]
+pub(crate) struct Dnp3Counts {
+    /// Requests per edge (master, outstation, outstation port) by function code.
+    pub(crate) requests: BTreeMap<EdgeKey, BTreeMap<FunctionKey, u64>>,
+    /// Object headers (`g<group>v<variation>`) and CROB points (`crob-<index>`) of requests and
+    /// responses, per edge.
+    pub(crate) objects: BTreeMap<EdgeKey, BTreeMap<String, u64>>,
+    /// Edges with a fragment, and whether any carried Secure Authentication.
+    pub(crate) secure_authentication: BTreeMap<EdgeKey, bool>,
+    /// The transport of each edge.
+    pub(crate) transports: BTreeMap<EdgeKey, &'static str>,
+    /// Link addresses of each address's good frames.
+    pub(crate) addresses: BTreeMap<IpAddr, BTreeSet<u16>>,
+    /// Identity attributes outstations' device attributes reveal.
+    pub(crate) identity: BTreeMap<IpAddr, BTreeMap<&'static str, String>>,
+    /// Frames whose data CRC did not match.
+    pub(crate) bad_crc: usize,
+    /// Bytes that did not frame, fragments that did not parse or carried anomalies.
+    pub(crate) malformed: usize,
+    /// Frames without user data (link status and the like).
+    pub(crate) link_only: usize,
+    /// Segments without FIR and no fragment in progress, and sequence errors.
+    pub(crate) orphans: usize,
+    /// Fragments assembled, those of more than one segment, and the largest.
+    pub(crate) fragments: usize,
+    pub(crate) multi_frame_fragments: usize,
+    pub(crate) largest_fragment: usize,
+}
+
+/// The report's name for an identity device attribute.
+fn attribute_name(variation: u8) -> Option<&'static str> {
+    use app::AttributeVariation as V;
+    Some(match app::AttributeVariation(variation) {
+        V::SOFTWARE_VERSION => "software_version",
+        V::HARDWARE_VERSION => "hardware_version",
+        V::USER_ASSIGNED_ID => "user_assigned_id",
+        V::DEVICE_NAME => "device_name",
+        V::SERIAL_NUMBER => "serial_number",
+        V::PRODUCT_NAME_AND_MODEL => "product_and_model",
+        V::MANUFACTURER_NAME => "vendor",
+        _ => return None,
+    })
+}
+
+/// Transport reassembly of one direction of one link-address pair, and the segments the
+/// fragment in progress has taken.
+type Reassembly = HashMap<(Direction, u16, u16), (transport::Reassembler, usize)>;
+
+impl Dnp3Counts {
+    /// Walks `bytes` (a run of one TCP direction, or one datagram) link frame by link frame,
+    /// resynchronising on the next valid header after bytes that do not frame.
+    fn walk(
+        &mut self,
+        direction: Direction,
+        transport_name: &'static str,
+        bytes: &[u8],
+        reassembly: &mut Reassembly,
+    ) {
+        let mut pos = 0;
+        while let Some(rest) = bytes.get(pos..).filter(|rest| !rest.is_empty()) {
+            match dnp3_link::frame(rest) {
+                Framing::Parsed { consumed, message } => {
+                    pos += consumed;
+                    self.frame(direction, transport_name, &message, reassembly);
+                }
+                Framing::NeedMore { .. } => break,
+                Framing::NotThisProtocol => {
+                    self.malformed += 1;
+                    let skip = rest
+                        .get(1..)
+                        .and_then(dnp3_link::find_start)
+                        .map_or(rest.len(), |at| at + 1);
+                    pos += skip;
+                }
+            }
+        }
+    }
+
+    fn frame(
+        &mut self,
+        direction: Direction,
+        transport_name: &'static str,
+        frame: &dnp3_link::Frame<'_>,
+        reassembly: &mut Reassembly,
+    ) {
+        if !frame.data_crc_ok {
+            self.bad_crc += 1;
+            return;
+        }
+        let (src, src_port, dst, dst_port) = direction;
+        let header = frame.header;
+        for (ip, address) in [(src, header.source), (dst, header.destination)] {
+            if address < 0xFFF0 {
+                self.addresses.entry(ip).or_default().insert(address);
+            }
+        }
+        if frame.data.is_empty() {
+            self.link_only += 1;
+            return;
+        }
+        let edge = if header.control.dir() {
+            (src, dst, dst_port)
+        } else {
+            (dst, src, src_port)
+        };
+        let mut segment = Vec::new();
+        frame.data.copy_to(&mut segment);
+        let Some((segment_header, data)) = transport::split(&segment) else {
+            return;
+        };
+        let (reassembler, segments) = reassembly
+            .entry((direction, header.source, header.destination))
+            .or_insert_with(|| (transport::Reassembler::new(1 << 16), 0));
+        if segment_header.fir {
+            *segments = 0;
+        }
+        *segments += 1;
+        let segments = *segments;
+        match reassembler.push(segment_header, data) {
+            transport::Assembly::Complete(fragment) => {
+                let fragment = fragment.to_vec();
+                self.fragment(edge, transport_name, &fragment, segments);
+            }
+            transport::Assembly::Pending => {}
+            _ => self.orphans += 1,
+        }
+    }
+
+    fn fragment(
+        &mut self,
+        edge: EdgeKey,
+        transport_name: &'static str,
+        bytes: &[u8],
+        segments: usize,
+    ) {
+        let Ok(fragment) = app::parse(bytes) else {
+            self.malformed += 1;
+            return;
+        };
+        if !fragment.anomalies.is_empty() {
+            self.malformed += 1;
+        }
+        self.fragments += 1;
+        if segments > 1 {
+            self.multi_frame_fragments += 1;
+        }
+        self.largest_fragment = self.largest_fragment.max(bytes.len());
+        self.transports.insert(edge, transport_name);
+        let function = fragment.function;
+        if function.is_request() {
+            *self
+                .requests
+                .entry(edge)
+                .or_default()
+                .entry(FunctionKey::Code(function.0))
+                .or_default() += 1;
+        }
+        let mut secure = function.is_secure_authentication();
+        let objects = self.objects.entry(edge).or_default();
+        for header in fragment.objects.iter() {
+            secure |= header.group == 120;
+            *objects
+                .entry(format!("g{}v{}", header.group, header.variation))
+                .or_default() += 1;
+            match header.values {
+                app::ObjectValues::Crob(crobs) => {
+                    for crob in crobs {
+                        *objects.entry(format!("crob-{}", crob.index)).or_default() += 1;
+                    }
+                }
+                app::ObjectValues::DeviceAttribute {
+                    variation, value, ..
+                } if function.is_response() => {
+                    if let Some(name) = attribute_name(variation) {
+                        self.identity
+                            .entry(edge.1)
+                            .or_default()
+                            .insert(name, String::from_utf8_lossy(value).into_owned());
+                    }
+                }
+                _ => {}
+            }
+        }
+        *self.secure_authentication.entry(edge).or_default() |= secure;
+    }
+}
+
+/// Recounts the DNP3 of every flow with `server_ports` on one end: TCP runs of captured bytes
+/// and UDP datagrams are walked link frame by link frame with the project's `link::frame`
+/// (data CRCs checked, bad frames dropped), segments joined with `transport::Reassembler` per
+/// direction and link-address pair, fragments decoded with `app::parse`. A fragment in
+/// progress is dropped at a gap in a TCP stream.
+pub(crate) fn dnp3_recount(link: LinkType, frames: &[Vec<u8>], server_ports: &[u16]) -> Dnp3Counts {
+    let mut counts = Dnp3Counts::default();
+    let either_end =
+        |s: &Segment| server_ports.contains(&s.dst_port) || server_ports.contains(&s.src_port);
+    for (direction, runs) in streams(link, frames, either_end) {
+        for run in runs {
+            let mut reassembly = Reassembly::new();
+            counts.walk(direction, "tcp", &run, &mut reassembly);
+        }
+    }
+    let mut reassembly = Reassembly::new();
+    for (direction, payload) in frames.iter().filter_map(|f| decode_udp(link, f)) {
+        let (_, src_port, _, dst_port) = direction;
+        if server_ports.contains(&dst_port) || server_ports.contains(&src_port) {
+            counts.walk(direction, "udp", &payload, &mut reassembly);
         }
     }
     counts

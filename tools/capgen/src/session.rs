@@ -1,16 +1,22 @@
 //! Application sessions over a TCP flow: Modbus/TCP (the client's transaction counter and the
 //! encoded ADUs of the exchange in progress) and S7 over ISO-on-TCP (COTP connection, PDU
-//! references, and the TPKT frames each side has queued but not yet sent).
+//! references, and the TPKT frames each side has queued but not yet sent); and DNP3 over TCP or
+//! UDP (link frames around transport segments around application fragments, queued per side).
 
+use std::net::IpAddr;
 use std::ops::Range;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+use faro_protocols::dnp3::app::FunctionCode;
+use faro_protocols::dnp3::{link, transport};
 use faro_protocols::s7::{cotp, tpkt};
 
 use crate::capture::{PacketSink, Wire};
+use crate::dnp3::Apdu;
 use crate::modbus::{Plc, Request};
 use crate::tcp::{Side, TcpFlow};
-use crate::truth::FunctionKey;
+use crate::truth::{FunctionKey, ObjectKey, Transport};
+use crate::udp::UdpFlow;
 
 #[derive(Debug, Clone)]
 pub(crate) struct ModbusSession {
@@ -240,5 +246,421 @@ impl S7Session {
         }
         queue.clear();
         Ok(at)
+    }
+}
+
+/// What carries a DNP3 session's link frames: a TCP flow, or UDP datagrams.
+#[derive(Debug, Clone)]
+pub(crate) enum Carrier {
+    Tcp(TcpFlow),
+    Udp(UdpFlow),
+}
+
+impl Carrier {
+    fn next_offset(&self, side: Side) -> u64 {
+        match self {
+            Carrier::Tcp(flow) => flow.next_offset(side),
+            Carrier::Udp(flow) => flow.next_offset(side),
+        }
+    }
+
+    fn send<S: PacketSink>(
+        &mut self,
+        wire: &mut Wire<S>,
+        at: u64,
+        side: Side,
+        payload: &[u8],
+    ) -> Result<()> {
+        match self {
+            Carrier::Tcp(flow) => flow.send(wire, at, side, payload),
+            Carrier::Udp(flow) => flow.send(wire, at, side, payload),
+        }
+    }
+
+    fn skip(&mut self, side: Side, len: u64) {
+        match self {
+            Carrier::Tcp(flow) => flow.skip(side, len),
+            Carrier::Udp(flow) => flow.skip(side, len),
+        }
+    }
+
+    fn captured_fully(&self, side: Side, range: &Range<u64>) -> bool {
+        match self {
+            Carrier::Tcp(flow) => flow.captured_fully(side, range),
+            Carrier::Udp(flow) => flow.captured_fully(side, range),
+        }
+    }
+}
+
+/// An address and port of one end of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Endpoint {
+    pub(crate) ip: IpAddr,
+    pub(crate) port: u16,
+}
+
+/// A link frame a tracked session sent, at its stream offsets.
+#[derive(Debug, Clone)]
+pub(crate) struct FrameNote {
+    pub(crate) from_master: bool,
+    range: Range<u64>,
+    /// False for a frame whose data CRC does not match.
+    good: bool,
+    pub(crate) source: u16,
+    pub(crate) destination: u16,
+}
+
+/// An application fragment a tracked session sent, over all of its frames.
+#[derive(Debug, Clone)]
+pub(crate) struct FragmentNote {
+    side: Side,
+    range: Range<u64>,
+    /// False when one of its frames has a bad data CRC.
+    good: bool,
+    pub(crate) function: FunctionCode,
+    pub(crate) objects: Vec<ObjectKey>,
+    pub(crate) identity: Vec<(&'static str, String)>,
+}
+
+/// The frames and fragments a tracked session sent.
+#[derive(Debug, Clone, Default)]
+struct Dnp3Ledger {
+    frames: Vec<FrameNote>,
+    fragments: Vec<FragmentNote>,
+}
+
+/// What a side has queued: link frames back to back, where each ends, and the transport
+/// sequence of its next segment.
+#[derive(Debug, Clone, Default)]
+struct Queue {
+    bytes: Vec<u8>,
+    frame_ends: Vec<usize>,
+    transport_sequence: u8,
+}
+
+/// A DNP3 session between a master (the client end of the carrier) and an outstation (the
+/// server end): each side's application fragments cut into transport segments, each segment in
+/// an unconfirmed user data link frame from the master's (DIR set) or the outstation's link
+/// address, queued until sent.
+///
+/// A tracked session notes every frame and fragment at the stream offsets they will occupy, so
+/// frames must be sent (or lost) in the order queued, before anything else from the same side.
+#[derive(Debug, Clone)]
+pub(crate) struct Dnp3Session {
+    pub(crate) carrier: Carrier,
+    master_address: u16,
+    outstation_address: u16,
+    master_queue: Queue,
+    outstation_queue: Queue,
+    ledger: Option<Dnp3Ledger>,
+    /// The transport segment being framed.
+    segment: Vec<u8>,
+}
+
+impl Dnp3Session {
+    pub(crate) fn new(carrier: Carrier, master_address: u16, outstation_address: u16) -> Self {
+        Self {
+            carrier,
+            master_address,
+            outstation_address,
+            master_queue: Queue::default(),
+            outstation_queue: Queue::default(),
+            ledger: None,
+            segment: Vec::with_capacity(link::MAX_USER_DATA_LEN),
+        }
+    }
+
+    /// Notes frames and fragments for the truth (the TCP flow must be tracked too).
+    pub(crate) fn tracked(mut self) -> Self {
+        self.ledger = Some(Dnp3Ledger::default());
+        self
+    }
+
+    /// Starts each side's transport sequence where a session open for a while would have it.
+    pub(crate) fn with_transport_sequences(mut self, master: u8, outstation: u8) -> Self {
+        self.master_queue.transport_sequence = master & transport::TransportHeader::SEQUENCE;
+        self.outstation_queue.transport_sequence =
+            outstation & transport::TransportHeader::SEQUENCE;
+        self
+    }
+
+    /// The TCP flow, for handshakes, ACKs and closes.
+    pub(crate) fn tcp(&mut self) -> Option<&mut TcpFlow> {
+        match &mut self.carrier {
+            Carrier::Tcp(flow) => Some(flow),
+            Carrier::Udp(_) => None,
+        }
+    }
+
+    /// The master's and the outstation's addresses and ports.
+    pub(crate) fn ends(&self) -> (Endpoint, Endpoint) {
+        let (master, outstation) = match &self.carrier {
+            Carrier::Tcp(flow) => (
+                (flow.client.host.ip, flow.client.port),
+                (flow.server.host.ip, flow.server.port),
+            ),
+            Carrier::Udp(flow) => (
+                (flow.client.host.ip, flow.client.port),
+                (flow.server.host.ip, flow.server.port),
+            ),
+        };
+        (
+            Endpoint {
+                ip: master.0,
+                port: master.1,
+            },
+            Endpoint {
+                ip: outstation.0,
+                port: outstation.1,
+            },
+        )
+    }
+
+    pub(crate) fn transport(&self) -> Transport {
+        match self.carrier {
+            Carrier::Tcp(_) => Transport::Tcp,
+            Carrier::Udp(_) => Transport::Udp,
+        }
+    }
+
+    fn queue_mut(&mut self, side: Side) -> &mut Queue {
+        match side {
+            Side::Client => &mut self.master_queue,
+            Side::Server => &mut self.outstation_queue,
+        }
+    }
+
+    /// Source and destination link addresses and the control byte of frames from `side`.
+    fn link_header(&self, side: Side, function: link::LinkFunction, prm: bool) -> link::Header {
+        let from_master = side == Side::Client;
+        let (source, destination) = if from_master {
+            (self.master_address, self.outstation_address)
+        } else {
+            (self.outstation_address, self.master_address)
+        };
+        link::Header {
+            length: 0,
+            control: link::Control::new(from_master, prm, false, false, function),
+            destination,
+            source,
+        }
+    }
+
+    /// Queues `apdu` from `side` (the master is the client), one transport segment per link
+    /// frame. With `corrupt`, one bit of the first frame's user data is flipped after its CRCs
+    /// were computed: a sensor must drop that frame, and with it the fragment.
+    pub(crate) fn queue(&mut self, side: Side, apdu: &Apdu, corrupt: bool) -> Result<()> {
+        let header = self.link_header(side, link::LinkFunction::UNCONFIRMED_USER_DATA, true);
+        let base = self.carrier.next_offset(side);
+        let tracked = self.ledger.is_some();
+        let mut notes = Vec::new();
+        let queue = match side {
+            Side::Client => &mut self.master_queue,
+            Side::Server => &mut self.outstation_queue,
+        };
+        let fragment_start = queue.bytes.len();
+        let mut sequence = queue.transport_sequence;
+        for (i, (segment_header, piece)) in
+            transport::segments(&apdu.bytes, queue.transport_sequence).enumerate()
+        {
+            self.segment.clear();
+            transport::encode(&mut self.segment, segment_header, piece);
+            let start = queue.bytes.len();
+            link::encode(&mut queue.bytes, &header, &self.segment).context("DNP3 link frame")?;
+            let bad = corrupt && i == 0;
+            if bad {
+                // The application function code: a sensor that skips the CRC check counts a
+                // request that was never made.
+                let at = start + link::HEADER_LEN + transport::HEADER_LEN + 1;
+                let byte = queue
+                    .bytes
+                    .get_mut(at)
+                    .context("frame too short to corrupt")?;
+                *byte ^= 0x02;
+            }
+            queue.frame_ends.push(queue.bytes.len());
+            sequence = transport::next_sequence(segment_header.sequence);
+            if tracked {
+                notes.push(FrameNote {
+                    from_master: side == Side::Client,
+                    range: base + start as u64..base + queue.bytes.len() as u64,
+                    good: !bad,
+                    source: header.source,
+                    destination: header.destination,
+                });
+            }
+        }
+        queue.transport_sequence = sequence;
+        let fragment_end = queue.bytes.len();
+        if let Some(ledger) = &mut self.ledger {
+            ledger.frames.extend(notes);
+            ledger.fragments.push(FragmentNote {
+                side,
+                range: base + fragment_start as u64..base + fragment_end as u64,
+                good: !corrupt,
+                function: apdu.function,
+                objects: apdu.objects.clone(),
+                identity: apdu.identity.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Queues a link-layer frame without user data from `side`: a master's REQUEST_LINK_STATUS
+    /// (PRM set) or an outstation's LINK_STATUS answer (PRM clear).
+    pub(crate) fn queue_link_status(&mut self, side: Side) -> Result<()> {
+        let header = match side {
+            Side::Client => self.link_header(side, link::LinkFunction::REQUEST_LINK_STATUS, true),
+            Side::Server => self.link_header(side, link::LinkFunction::LINK_STATUS, false),
+        };
+        let base = self.carrier.next_offset(side);
+        let queue = self.queue_mut(side);
+        let start = queue.bytes.len();
+        link::encode(&mut queue.bytes, &header, &[]).context("DNP3 link status frame")?;
+        queue.frame_ends.push(queue.bytes.len());
+        let end = queue.bytes.len();
+        if let Some(ledger) = &mut self.ledger {
+            ledger.frames.push(FrameNote {
+                from_master: side == Side::Client,
+                range: base + start as u64..base + end as u64,
+                good: true,
+                source: header.source,
+                destination: header.destination,
+            });
+        }
+        Ok(())
+    }
+
+    /// Where each frame `side` has queued ends, in the queue.
+    pub(crate) fn queued_frame_ends(&self, side: Side) -> &[usize] {
+        match side {
+            Side::Client => &self.master_queue.frame_ends,
+            Side::Server => &self.outstation_queue.frame_ends,
+        }
+    }
+
+    /// The first `frames` frames `side` queued went out before the capture started: the
+    /// carrier moves past them without capturing them.
+    pub(crate) fn lose(&mut self, side: Side, frames: usize) -> Result<()> {
+        let queue = self.queue_mut(side);
+        let Some(len) = frames
+            .checked_sub(1)
+            .map(|last| queue.frame_ends.get(last).copied())
+        else {
+            return Ok(());
+        };
+        let len = len.context("losing more frames than queued")?;
+        queue.bytes.drain(..len);
+        queue.frame_ends.drain(..frames);
+        for end in &mut queue.frame_ends {
+            *end -= len;
+        }
+        self.carrier.skip(side, len as u64);
+        Ok(())
+    }
+
+    /// Sends everything `side` has queued in one segment or datagram.
+    pub(crate) fn send<S: PacketSink>(
+        &mut self,
+        wire: &mut Wire<S>,
+        at: u64,
+        side: Side,
+    ) -> Result<()> {
+        let queue = match side {
+            Side::Client => &mut self.master_queue,
+            Side::Server => &mut self.outstation_queue,
+        };
+        if !queue.bytes.is_empty() {
+            self.carrier.send(wire, at, side, &queue.bytes)?;
+        }
+        queue.bytes.clear();
+        queue.frame_ends.clear();
+        Ok(())
+    }
+
+    /// Sends what `side` has queued one link frame per segment or datagram, `spacing` apart;
+    /// returns the time of the last.
+    pub(crate) fn send_frames<S: PacketSink>(
+        &mut self,
+        wire: &mut Wire<S>,
+        at: u64,
+        side: Side,
+        spacing: u64,
+    ) -> Result<u64> {
+        let cuts: Vec<usize> = {
+            let queue = self.queue_mut(side);
+            let count = queue.frame_ends.len().saturating_sub(1);
+            queue.frame_ends.iter().take(count).copied().collect()
+        };
+        self.send_in_pieces(wire, at, side, &cuts, spacing)
+    }
+
+    /// Sends what `side` has queued in segments cut at `cuts` (offsets into the queue, rising),
+    /// `spacing` apart; returns the time of the last. Over UDP each piece must be whole frames.
+    pub(crate) fn send_in_pieces<S: PacketSink>(
+        &mut self,
+        wire: &mut Wire<S>,
+        at: u64,
+        side: Side,
+        cuts: &[usize],
+        spacing: u64,
+    ) -> Result<u64> {
+        let queue = match side {
+            Side::Client => &mut self.master_queue,
+            Side::Server => &mut self.outstation_queue,
+        };
+        if matches!(self.carrier, Carrier::Udp(_))
+            && !cuts.iter().all(|cut| queue.frame_ends.contains(cut))
+        {
+            bail!("a UDP datagram must hold whole link frames");
+        }
+        let mut at = at;
+        let mut from = 0;
+        for (i, &to) in cuts.iter().chain([queue.bytes.len()].iter()).enumerate() {
+            if i > 0 {
+                at += spacing;
+            }
+            let piece = queue
+                .bytes
+                .get(from..to)
+                .context("cut outside the queued bytes")?;
+            self.carrier.send(wire, at, side, piece)?;
+            from = to;
+        }
+        queue.bytes.clear();
+        queue.frame_ends.clear();
+        Ok(at)
+    }
+
+    /// A pure ACK from `side` over TCP; nothing over UDP.
+    pub(crate) fn ack<S: PacketSink>(
+        &mut self,
+        wire: &mut Wire<S>,
+        at: u64,
+        side: Side,
+    ) -> Result<()> {
+        match &mut self.carrier {
+            Carrier::Tcp(flow) => flow.ack(wire, at, side),
+            Carrier::Udp(_) => Ok(()),
+        }
+    }
+
+    /// The frames a sensor sees whole with good CRCs.
+    pub(crate) fn counted_frames(&self) -> impl Iterator<Item = &FrameNote> + '_ {
+        let frames = self.ledger.iter().flat_map(|ledger| &ledger.frames);
+        frames.filter(|frame| {
+            let side = if frame.from_master {
+                Side::Client
+            } else {
+                Side::Server
+            };
+            frame.good && self.carrier.captured_fully(side, &frame.range)
+        })
+    }
+
+    /// The fragments a sensor assembles: every frame captured, every CRC good.
+    pub(crate) fn counted_fragments(&self) -> impl Iterator<Item = &FragmentNote> + '_ {
+        let fragments = self.ledger.iter().flat_map(|ledger| &ledger.fragments);
+        fragments.filter(|f| f.good && self.carrier.captured_fully(f.side, &f.range))
     }
 }

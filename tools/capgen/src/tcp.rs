@@ -156,24 +156,7 @@ impl Ledger {
     }
 
     fn captured_fully(&self, side: Side, range: &Range<u64>) -> bool {
-        // Walk the captured ranges sorted by start and check they cover `range` without a hole.
-        let mut ranges: Vec<&Range<u64>> = self
-            .captured(side)
-            .iter()
-            .filter(|r| r.end > range.start && r.start < range.end)
-            .collect();
-        ranges.sort_by_key(|r| r.start);
-        let mut covered = range.start;
-        for r in ranges {
-            if r.start > covered {
-                return false;
-            }
-            covered = covered.max(r.end);
-            if covered >= range.end {
-                return true;
-            }
-        }
-        covered >= range.end
+        covered(self.captured(side), range)
     }
 
     /// The function of every request PDU whose bytes were all captured, in the order noted.
@@ -183,6 +166,24 @@ impl Ledger {
             .filter(|(side, range, _)| self.captured_fully(*side, range))
             .map(|&(_, _, function)| function)
     }
+}
+
+/// True when `ranges` cover `range` without a hole.
+pub(crate) fn covered(ranges: &[Range<u64>], range: &Range<u64>) -> bool {
+    // Walk the ranges sorted by start and check they cover `range` without a hole.
+    let mut overlapping: Vec<&Range<u64>> = ranges
+        .iter()
+        .filter(|r| r.end > range.start && r.start < range.end)
+        .collect();
+    overlapping.sort_by_key(|r| r.start);
+    let mut reached = range.start;
+    for r in overlapping {
+        if r.start > reached {
+            return false;
+        }
+        reached = reached.max(r.end);
+    }
+    reached >= range.end
 }
 
 /// A TCP conversation.
@@ -239,6 +240,13 @@ impl TcpFlow {
             Side::Client => &mut self.client,
             Side::Server => &mut self.server,
         }
+    }
+
+    /// True when the flow is tracked and every byte of `range` of `side`'s stream was captured.
+    pub(crate) fn captured_fully(&self, side: Side, range: &Range<u64>) -> bool {
+        self.ledger
+            .as_ref()
+            .is_some_and(|ledger| ledger.captured_fully(side, range))
     }
 
     /// Next stream offset `side` will send.

@@ -45,6 +45,78 @@ fn bad_arguments_are_refused() {
     assert!(!out.status.success());
     let out = capgen(&["polling", "--s7-share", "101", "-o", "/dev/null"]);
     assert!(!out.status.success());
+    let out = capgen(&["polling", "--dnp3-share", "101", "-o", "/dev/null"]);
+    assert!(!out.status.success());
+    let out = capgen(&[
+        "polling",
+        "--s7-share",
+        "60",
+        "--dnp3-share",
+        "41",
+        "--packets",
+        "10",
+        "-o",
+        "/dev/null",
+    ]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn dnp3_substation_is_deterministic_with_its_truth() {
+    let dir = std::env::temp_dir().join(format!("faro-capgen-cli-dnp3-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut outputs = Vec::new();
+    for name in ["a", "b"] {
+        let pcap = dir.join(format!("{name}.pcap"));
+        let truth = dir.join(format!("{name}.json"));
+        let out = capgen(&[
+            "dnp3",
+            "-o",
+            pcap.to_str().unwrap(),
+            "--truth",
+            truth.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        outputs.push((
+            std::fs::read(&pcap).unwrap(),
+            std::fs::read(&truth).unwrap(),
+        ));
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    let mut capture = pcap::Capture::from_file(dir.join("a.pcap")).unwrap();
+    let mut packets = 0;
+    while capture.next_packet().is_ok() {
+        packets += 1;
+    }
+    assert!(packets > 300);
+    let truth: serde_json::Value = serde_json::from_slice(&outputs[0].1).unwrap();
+    let edges = truth["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 4);
+    assert!(edges.iter().all(|e| e["protocol"] == "dnp3"));
+    assert!(edges.iter().any(|e| e["server_port"] == 20100));
+    assert!(edges.iter().any(|e| e["transport"] == "udp"));
+    assert!(
+        edges
+            .iter()
+            .any(|e| e["functions"]["3"] == 1 && e["objects"]["crob-3"] == 4)
+    );
+    assert_eq!(
+        edges
+            .iter()
+            .filter(|e| e["secure_authentication"] == true)
+            .count(),
+        1
+    );
+    assert_eq!(truth["addresses"]["10.50.0.1"], serde_json::json!([1]));
+    assert_eq!(
+        truth["identity"]["10.50.1.10"]["device_name"],
+        "RTU-NORTH-01"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]

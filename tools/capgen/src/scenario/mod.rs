@@ -1,6 +1,7 @@
 //! One module per capture the generator writes.
 
 mod background;
+pub(crate) mod dnp3;
 pub(crate) mod polling;
 pub(crate) mod reassembly;
 pub(crate) mod s7;

@@ -3,23 +3,28 @@
 //! response one segment, a pure ACK from the client every few exchanges. Sessions are Modbus/TCP
 //! (mostly FC 3 and 4), except `s7_share` percent of them, spread evenly, which are S7comm HMI
 //! sessions to the same servers on TCP 102: COTP CR/CC, Setup communication, then Read Var Jobs
-//! on data blocks answered by Ack_Data. Exactly `packets` packets: the capture simply ends when the budget is
-//! spent. With no S7 share the capture is what pure Modbus polling always was.
+//! on data blocks answered by Ack_Data; and `dnp3_share` percent, spread evenly too, which are
+//! DNP3 master-outstation sessions to the same servers on TCP 20000: event polls (classes 1-3)
+//! and every tenth round an integrity poll (classes 1-3 and 0), each request and each response
+//! one link frame in one segment. Exactly `packets` packets: the capture simply ends when the
+//! budget is spent. With no S7 or DNP3 share the capture is what pure Modbus polling always was.
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::{Context, Result, bail};
+use faro_protocols::dnp3::app::AppControl;
 use faro_protocols::modbus::FunctionCode;
 use faro_protocols::s7::comm::TransportSize;
 use faro_protocols::s7::cotp::Connection;
 
 use crate::capture::{PacketSink, SECOND, Wire};
+use crate::dnp3::{self, Apdu, Outstation};
 use crate::link::{Host, LinkType};
 use crate::modbus::{Limits, Plc, Request};
 use crate::rng::Rng;
 use crate::s7;
 use crate::scenario::{s7 as s7_plant, sample};
-use crate::session::{ModbusSession, S7Session};
+use crate::session::{Carrier, Dnp3Session, ModbusSession, S7Session};
 use crate::tcp::{End, Side, TcpFlow};
 
 /// First client address, 10.10.0.1; clients count up from here, 250 per /24.
@@ -105,17 +110,74 @@ const S7_SETUP: s7::Request = s7::Request::SetupCommunication {
     pdu_length: 240,
 };
 
+/// Points of the polled DNP3 outstations: an integrity response fits one link frame.
+const DNP3_BINARIES: usize = 8;
+const DNP3_ANALOGS: usize = 8;
+/// Chance per poll that one of an outstation's binary inputs changes (an event).
+const DNP3_EVENT_PERCENT: u64 = 10;
+/// Every this many rounds a DNP3 session polls for class 0 too.
+const DNP3_INTEGRITY_ROUNDS: u64 = 10;
+/// Link address of the first server's outstation.
+const FIRST_OUTSTATION_ADDRESS: u32 = 10;
+
+/// A DNP3 master-outstation session and the sequence of the master's next request.
+struct Dnp3Association {
+    session: Dnp3Session,
+    sequence: u8,
+}
+
 enum Session {
     Modbus(ModbusSession),
     S7(S7Session),
+    Dnp3(Box<Dnp3Association>),
 }
 
 impl Session {
-    fn flow(&mut self) -> &mut TcpFlow {
+    fn flow(&mut self) -> Result<&mut TcpFlow> {
         match self {
-            Session::Modbus(session) => &mut session.flow,
-            Session::S7(session) => &mut session.flow,
+            Session::Modbus(session) => Ok(&mut session.flow),
+            Session::S7(session) => Ok(&mut session.flow),
+            Session::Dnp3(association) => association.session.tcp().context("DNP3 over TCP"),
         }
+    }
+}
+
+/// Percentages of the sessions that speak S7comm and DNP3 instead of Modbus (at most 100
+/// together).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Shares {
+    pub(crate) s7: u8,
+    pub(crate) dnp3: u8,
+}
+
+/// What a session speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Modbus,
+    S7,
+    Dnp3,
+}
+
+/// True for the `i`-th of `whole` items when `share` of every `whole` are picked, spread evenly.
+fn picked(i: u64, share: u64, whole: u64) -> bool {
+    (i + 1) * share / whole != i * share / whole
+}
+
+/// What flow `f` speaks: `s7 + dnp3` percent of the flows, spread evenly, are not Modbus; of
+/// those, S7 and DNP3 in proportion to their shares, spread evenly too. Without a DNP3 share the
+/// S7 flows are the ones S7 always had.
+fn kind(f: u32, shares: Shares) -> Kind {
+    let special = u64::from(shares.s7) + u64::from(shares.dnp3);
+    let f = u64::from(f);
+    if special == 0 || !picked(f, special, 100) {
+        return Kind::Modbus;
+    }
+    // Flows before `f` that are not Modbus.
+    let k = f * special / 100;
+    if picked(k, u64::from(shares.s7), special) {
+        Kind::S7
+    } else {
+        Kind::Dnp3
     }
 }
 
@@ -203,12 +265,6 @@ fn next_s7_request(rng: &mut Rng) -> s7::Request {
     s7::Request::ReadVar(items)
 }
 
-/// Whether flow `f` is an S7 session: `share` percent of the flows, spread evenly.
-fn is_s7(f: u32, share: u8) -> bool {
-    let (f, share) = (u64::from(f), u64::from(share));
-    (f + 1) * share / 100 != f * share / 100
-}
-
 /// One S7 exchange in a poll slot: the client's PDU at `at`, the CPU's answer at `answer_at`;
 /// in the first slot after the handshake the COTP connection instead.
 fn s7_exchange<S: PacketSink>(
@@ -250,17 +306,42 @@ fn s7_exchange<S: PacketSink>(
     session.send(wire, answer_at, Side::Server)
 }
 
-/// Writes exactly `packets` packets of polling over `flows` sessions into `sink`, `s7_share`
-/// percent of them S7.
+/// One DNP3 poll in a poll slot: the master's request at `at`, the outstation's response at
+/// `answer_at`, each one link frame in one segment.
+fn dnp3_exchange<S: PacketSink>(
+    wire: &mut Wire<S>,
+    association: &mut Dnp3Association,
+    station: &mut Outstation,
+    request: &dnp3::Request,
+    at: u64,
+    answer_at: u64,
+    apdu: &mut Apdu,
+) -> Result<()> {
+    let sequence = association.sequence;
+    association.sequence = (sequence + 1) & AppControl::SEQUENCE;
+    station.wander(at, 0..DNP3_BINARIES, DNP3_EVENT_PERCENT);
+    request.encode(sequence, apdu)?;
+    association.session.queue(Side::Client, apdu, false)?;
+    association.session.send(wire, at, Side::Client)?;
+    station.answer(request, sequence, answer_at, apdu)?;
+    association.session.queue(Side::Server, apdu, false)?;
+    association.session.send(wire, answer_at, Side::Server)
+}
+
+/// Writes exactly `packets` packets of polling over `flows` sessions into `sink`, the shares of
+/// them S7 and DNP3.
 pub(crate) fn generate<S: PacketSink>(
     sink: &mut S,
     packets: u64,
     flows: u32,
-    s7_share: u8,
+    shares: Shares,
     seed: u64,
 ) -> Result<()> {
     if flows == 0 {
         bail!("at least one flow is needed");
+    }
+    if u16::from(shares.s7) + u16::from(shares.dnp3) > 100 {
+        bail!("the S7 and DNP3 shares add up to more than 100 percent");
     }
     let mut rng = Rng::new(seed);
     let clients = flows.div_ceil(FLOWS_PER_CLIENT);
@@ -281,6 +362,8 @@ pub(crate) fn generate<S: PacketSink>(
     }
     // S7 CPUs, made for the servers some S7 session polls.
     let mut s7_plcs: Vec<Option<s7::Plc>> = (0..servers).map(|_| None).collect();
+    // DNP3 outstations, likewise.
+    let mut outstations: Vec<Option<Outstation>> = (0..servers).map(|_| None).collect();
     let mut pollers = Vec::with_capacity(flows as usize);
     for f in 0..flows {
         let client = f % clients;
@@ -289,24 +372,48 @@ pub(crate) fn generate<S: PacketSink>(
         let server_host = *server_hosts.get(server as usize).context("server index")?;
         // Distinct per client: each client's flows get consecutive ephemeral ports.
         let port = 49_152 + u16::try_from(f / clients % 16_384).context("client port")?;
-        let s7 = is_s7(f, s7_share);
-        let server_port = if s7 { s7_plant::ISO_TSAP_PORT } else { 502 };
+        let kind = kind(f, shares);
+        let server_port = match kind {
+            Kind::Modbus => 502,
+            Kind::S7 => s7_plant::ISO_TSAP_PORT,
+            Kind::Dnp3 => dnp3::PORT,
+        };
         let flow = TcpFlow::new(
             End::new(client_host, port, &mut rng),
             End::new(server_host, server_port, &mut rng).with_window(8192),
         );
         let unit_id = if server % 3 == 0 { 255 } else { 1 };
-        let session = if s7 {
-            let plc = s7_plcs.get_mut(server as usize).context("server index")?;
-            if plc.is_none() {
-                *plc = Some(s7::Plc::new(
-                    s7_plant::cpu(server as usize),
-                    rng.fork(0x5700_0000 + u64::from(server)),
-                ));
+        let session = match kind {
+            Kind::S7 => {
+                let plc = s7_plcs.get_mut(server as usize).context("server index")?;
+                if plc.is_none() {
+                    *plc = Some(s7::Plc::new(
+                        s7_plant::cpu(server as usize),
+                        rng.fork(0x5700_0000 + u64::from(server)),
+                    ));
+                }
+                Session::S7(S7Session::new(flow, rng.next_u16()))
             }
-            Session::S7(S7Session::new(flow, rng.next_u16()))
-        } else {
-            Session::Modbus(ModbusSession::new(flow, unit_id, rng.next_u16()))
+            Kind::Dnp3 => {
+                let station = outstations
+                    .get_mut(server as usize)
+                    .context("server index")?;
+                if station.is_none() {
+                    *station = Some(Outstation::new(
+                        DNP3_BINARIES,
+                        DNP3_ANALOGS,
+                        rng.fork(0xD300_0000 + u64::from(server)),
+                    ));
+                }
+                let address = u16::try_from(server % 60_000 + FIRST_OUTSTATION_ADDRESS)
+                    .context("outstation address")?;
+                let session = Dnp3Session::new(Carrier::Tcp(flow), dnp3::MASTER_ADDRESS, address);
+                Session::Dnp3(Box::new(Dnp3Association {
+                    session,
+                    sequence: rng.next_u16() as u8 & AppControl::SEQUENCE,
+                }))
+            }
+            Kind::Modbus => Session::Modbus(ModbusSession::new(flow, unit_id, rng.next_u16())),
         };
         pollers.push(Poller {
             session,
@@ -327,6 +434,7 @@ pub(crate) fn generate<S: PacketSink>(
         },
     );
     let mut requests = Vec::with_capacity(1);
+    let mut apdu = Apdu::default();
     let mut round = 0u64;
     while wire.sink.remaining > 0 {
         for (i, poller) in pollers.iter_mut().enumerate() {
@@ -336,7 +444,7 @@ pub(crate) fn generate<S: PacketSink>(
             let start = round * period + i as u64 * slot;
             let at = start + rng.below(slot / 8);
             if round == 0 {
-                poller.session.flow().handshake(&mut wire, at, slot / 4)?;
+                poller.session.flow()?.handshake(&mut wire, at, slot / 4)?;
                 continue;
             }
             match &mut poller.session {
@@ -367,12 +475,33 @@ pub(crate) fn generate<S: PacketSink>(
                     let answer_at = start + slot / 4 + rng.below(slot / 4);
                     s7_exchange(&mut wire, session, plc, request.as_ref(), at, answer_at)?;
                 }
+                Session::Dnp3(association) => {
+                    let station = outstations
+                        .get_mut(poller.server)
+                        .and_then(Option::as_mut)
+                        .context("DNP3 server index")?;
+                    let request = if round % DNP3_INTEGRITY_ROUNDS == 1 {
+                        dnp3::INTEGRITY
+                    } else {
+                        dnp3::EVENTS
+                    };
+                    let answer_at = start + slot / 4 + rng.below(slot / 4);
+                    dnp3_exchange(
+                        &mut wire,
+                        association,
+                        station,
+                        &request,
+                        at,
+                        answer_at,
+                        &mut apdu,
+                    )?;
+                }
             }
             poller.since_ack += 1;
             if poller.since_ack >= poller.ack_every {
                 poller.since_ack = 0;
                 let at = start + slot * 3 / 4;
-                poller.session.flow().ack(&mut wire, at, Side::Client)?;
+                poller.session.flow()?.ack(&mut wire, at, Side::Client)?;
             }
         }
         round += 1;
@@ -386,7 +515,9 @@ mod tests {
 
     use super::*;
     use crate::capture::Collect;
-    use crate::reference::{assert_in_order_tcp, decode, recount, s7_recount, segmentation};
+    use crate::reference::{
+        assert_in_order_tcp, decode, dnp3_recount, recount, s7_recount, segmentation,
+    };
     use crate::truth::FunctionKey;
 
     fn run(packets: u64, flows: u32) -> Vec<Vec<u8>> {
@@ -394,8 +525,19 @@ mod tests {
     }
 
     fn run_with(packets: u64, flows: u32, s7_share: u8) -> Vec<Vec<u8>> {
+        run_shares(
+            packets,
+            flows,
+            Shares {
+                s7: s7_share,
+                dnp3: 0,
+            },
+        )
+    }
+
+    fn run_shares(packets: u64, flows: u32, shares: Shares) -> Vec<Vec<u8>> {
         let mut out = Collect::default();
-        generate(&mut out, packets, flows, s7_share, 42).unwrap();
+        generate(&mut out, packets, flows, shares, 42).unwrap();
         let times: Vec<u64> = out.0.iter().map(|(at, _)| *at).collect();
         assert!(times.windows(2).all(|w| w[0] <= w[1]));
         out.frames()
@@ -411,12 +553,124 @@ mod tests {
     #[test]
     fn s7_share_picks_that_many_flows_evenly() {
         for (flows, share, expected) in [(1000, 20, 200), (200, 0, 0), (7, 100, 7), (3, 50, 1)] {
-            let picked: Vec<u32> = (0..flows).filter(|&f| is_s7(f, share)).collect();
+            let shares = Shares { s7: share, dnp3: 0 };
+            let picked: Vec<u32> = (0..flows)
+                .filter(|&f| kind(f, shares) == Kind::S7)
+                .collect();
             assert_eq!(picked.len(), expected, "{flows} flows, {share}%");
             if share == 20 {
                 assert!(picked.windows(2).all(|w| w[1] - w[0] == 5));
             }
         }
+    }
+
+    #[test]
+    fn shares_split_the_flows_evenly() {
+        for (flows, s7, dnp3, expected) in [
+            (1000, 20, 20, (600, 200, 200)),
+            (1000, 30, 10, (600, 300, 100)),
+            (200, 0, 20, (160, 0, 40)),
+            (7, 0, 100, (0, 0, 7)),
+            (10, 50, 50, (0, 5, 5)),
+            (3, 0, 0, (3, 0, 0)),
+        ] {
+            let shares = Shares { s7, dnp3 };
+            let kinds: Vec<Kind> = (0..flows).map(|f| kind(f, shares)).collect();
+            let count = |k| kinds.iter().filter(|&&x| x == k).count();
+            assert_eq!(
+                (count(Kind::Modbus), count(Kind::S7), count(Kind::Dnp3)),
+                expected,
+                "{flows} flows, {shares:?}"
+            );
+        }
+        // DNP3 alone: every fifth flow at 20 %.
+        let dnp3: Vec<u32> = (0..100)
+            .filter(|&f| kind(f, Shares { s7: 0, dnp3: 20 }) == Kind::Dnp3)
+            .collect();
+        assert!(dnp3.windows(2).all(|w| w[1] - w[0] == 5));
+    }
+
+    #[test]
+    fn dnp3_sessions_poll_one_link_frame_per_segment() {
+        let link = LinkType::Ethernet;
+        let dnp3_only = Shares { s7: 0, dnp3: 20 };
+        for (packets, flows) in [(7, 10), (10_000, 100), (2_345, 3)] {
+            assert_eq!(run_shares(packets, flows, dnp3_only).len() as u64, packets);
+        }
+        let frames = run_shares(20_000, 200, Shares { s7: 10, dnp3: 20 });
+        assert_eq!(frames.len(), 20_000);
+        let segments: Vec<_> = frames.iter().filter_map(|f| decode(link, f)).collect();
+        let flows_to = |port| {
+            segments
+                .iter()
+                .filter(|s| s.dst_port == port)
+                .map(|s| (s.src, s.src_port, s.dst))
+                .collect::<HashSet<_>>()
+        };
+        let dnp3_flows = flows_to(dnp3::PORT);
+        assert_eq!(
+            (
+                flows_to(502).len(),
+                flows_to(s7_plant::ISO_TSAP_PORT).len(),
+                dnp3_flows.len()
+            ),
+            (140, 20, 40)
+        );
+        assert!(assert_in_order_tcp(link, &frames) > 1000);
+        // Every DNP3 segment is exactly one link frame with good CRCs.
+        for s in segments.iter().filter(|s| {
+            !s.payload.is_empty() && (s.dst_port == dnp3::PORT || s.src_port == dnp3::PORT)
+        }) {
+            let faro_protocols::Framing::Parsed { consumed, message } =
+                faro_protocols::dnp3::link::frame(&s.payload)
+            else {
+                panic!("not a link frame: {:02x?}", s.payload)
+            };
+            assert_eq!(consumed, s.payload.len());
+            assert!(message.data_crc_ok);
+        }
+        let counts = dnp3_recount(link, &frames, &[dnp3::PORT]);
+        assert_eq!(
+            (counts.bad_crc, counts.malformed, counts.orphans),
+            (0, 0, 0)
+        );
+        assert_eq!(counts.multi_frame_fragments, 0);
+        let edges: HashSet<_> = dnp3_flows
+            .iter()
+            .map(|&(client, _, server)| (client, server, dnp3::PORT))
+            .collect();
+        assert_eq!(
+            counts.requests.keys().copied().collect::<HashSet<_>>(),
+            edges
+        );
+        for functions in counts.requests.values() {
+            assert_eq!(
+                functions.keys().collect::<Vec<_>>(),
+                [&FunctionKey::Code(1)]
+            );
+        }
+        let mut objects: BTreeMap<&str, u64> = BTreeMap::new();
+        for per_edge in counts.objects.values() {
+            for (name, &n) in per_edge {
+                *objects.entry(name.as_str()).or_default() += n;
+            }
+        }
+        for name in ["g60v1", "g60v2", "g1v2", "g30v1", "g2v2"] {
+            assert!(objects.contains_key(name), "{objects:?}");
+        }
+        assert!(objects["g60v2"] > 5 * objects["g60v1"]);
+        // Masters use link address 1, each outstation its own.
+        for (ip, addresses) in &counts.addresses {
+            let is_client = dnp3_flows.iter().any(|&(client, _, _)| client == *ip);
+            assert_eq!(addresses.len(), 1);
+            assert_eq!(addresses.contains(&dnp3::MASTER_ADDRESS), is_client);
+        }
+        // The Modbus and S7 flows poll on as before.
+        assert_eq!(segmentation(link, &frames, &[502]), (1, 1));
+        assert_eq!(
+            s7_recount(link, &frames, &[s7_plant::ISO_TSAP_PORT]).malformed,
+            0
+        );
     }
 
     #[test]
