@@ -25,10 +25,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let modbus_dir = out.join("modbus_stream");
     let pipeline_dir = out.join("pipeline_frames");
     let [tpkt_dir, s7comm_dir, s7plus_dir] = ["s7_tpkt_cotp", "s7comm", "s7plus"].map(|t| out.join(t));
-    for dir in [&modbus_dir, &pipeline_dir, &tpkt_dir, &s7comm_dir, &s7plus_dir] {
+    let [dnp3_link_dir, dnp3_app_dir] = ["dnp3_link", "dnp3_app"].map(|t| out.join(t));
+    for dir in [&modbus_dir, &pipeline_dir, &tpkt_dir, &s7comm_dir, &s7plus_dir, &dnp3_link_dir, &dnp3_app_dir] {
         std::fs::create_dir_all(dir)?;
     }
-    let (mut modbus, mut pipeline, mut s7) = (0, 0, 0);
+    let (mut modbus, mut pipeline, mut s7, mut dnp3) = (0, 0, 0, 0);
     for file in args {
         let Ok(mut capture) = pcap::Capture::from_file(&file) else {
             eprintln!("skipping {file}");
@@ -49,6 +50,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 if p.len() >= 8 && p.get(2..4) == Some(&[0, 0]) {
                     write_seed(&modbus_dir, &p)?;
                     modbus += 1;
+                }
+                if p.starts_with(&faro_protocols::dnp3::link::START) {
+                    write_seed(&dnp3_link_dir, &p)?;
+                    dnp3 += 1;
+                    // Single-segment application fragments: link user data without CRCs,
+                    // after the transport byte.
+                    if let faro_protocols::Framing::Parsed { message, .. } = faro_protocols::dnp3::link::frame(&p) {
+                        let mut data = Vec::new();
+                        message.data.copy_to(&mut data);
+                        if let Some((header, fragment)) = faro_protocols::dnp3::transport::split(&data) {
+                            if header.fir && header.fin && !fragment.is_empty() {
+                                write_seed(&dnp3_app_dir, fragment)?;
+                            }
+                        }
+                    }
                 }
                 if p.first() == Some(&faro_protocols::s7::tpkt::VERSION) {
                     write_seed(&tpkt_dir, &p)?;
@@ -80,7 +96,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let plus = synthesize_s7plus(&s7plus_dir)?;
     eprintln!(
-        "wrote {modbus} modbus_stream, {s7} S7, {plus} synthesized s7plus and {pipeline} pipeline_frames seeds under {}",
+        "wrote {modbus} modbus_stream, {s7} S7, {dnp3} DNP3, {plus} synthesized s7plus and {pipeline} pipeline_frames seeds under {}",
         out.display()
     );
     Ok(())

@@ -31,3 +31,28 @@ fn replay(target: &str, run: fn(&[u8])) {
 fn modbus_stream_corpus() {
     replay("modbus_stream", faro_protocols::fuzzing::modbus_stream);
 }
+
+#[test]
+fn s7_tpkt_cotp_corpus() {
+    replay("s7_tpkt_cotp", faro_protocols::fuzzing::s7_tpkt_cotp);
+}
+
+#[test]
+fn s7comm_corpus() {
+    replay("s7comm", faro_protocols::fuzzing::s7comm);
+}
+
+#[test]
+fn s7plus_corpus() {
+    replay("s7plus", faro_protocols::fuzzing::s7plus);
+}
+
+#[test]
+fn dnp3_link_corpus() {
+    replay("dnp3_link", faro_protocols::fuzzing::dnp3_link);
+}
+
+#[test]
+fn dnp3_app_corpus() {
+    replay("dnp3_app", faro_protocols::fuzzing::dnp3_app);
+}

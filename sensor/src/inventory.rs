@@ -74,11 +74,13 @@ pub enum Role {
 
 impl Role {
     /// Every role, in output order.
-    pub const ALL: [Role; 4] = [
+    pub const ALL: [Role; 6] = [
         Role::ModbusServer,
         Role::ModbusClient,
         Role::Plc,
         Role::S7Client,
+        Role::Dnp3Master,
+        Role::Dnp3Outstation,
     ];
 
     /// The name used in output.
@@ -579,6 +581,31 @@ mod tests {
         assert!(inv.edge_for(modbus_path(a, b), 5, &mut shed).is_some());
         assert!(inv.edge_for(modbus_path(b, a), 5, &mut shed).is_none());
         assert_eq!((shed.assets, shed.edges), (1, 1));
+    }
+
+    #[test]
+    fn every_role_and_protocol_reads_back() {
+        let mut inv = Inventory::new(&CapacityLimits::default());
+        let mut shed = Shed::default();
+        let id = inv.asset_for([10, 0, 0, 1].into(), 1, &mut shed).unwrap();
+        let asset = inv.asset_mut(id, 1).unwrap();
+        // Each role is added with the protocol it belongs to.
+        let pairs = [
+            (Role::ModbusServer, Protocol::Modbus),
+            (Role::ModbusClient, Protocol::Modbus),
+            (Role::Plc, Protocol::S7comm),
+            (Role::S7Client, Protocol::S7commPlus),
+            (Role::Dnp3Master, Protocol::Dnp3),
+            (Role::Dnp3Outstation, Protocol::Dnp3),
+        ];
+        for (role, protocol) in pairs {
+            asset.add_role(role, protocol);
+        }
+        let roles: Vec<Role> = asset.roles().collect();
+        assert_eq!(roles, pairs.map(|(r, _)| r).to_vec());
+        assert_eq!(roles.len(), Role::ALL.len());
+        let protocols: Vec<Protocol> = asset.protocols().collect();
+        assert_eq!(protocols, Protocol::ALL.to_vec());
     }
 
     #[test]
