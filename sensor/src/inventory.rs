@@ -120,8 +120,19 @@ fn set_attribute(map: &mut BTreeMap<String, String>, name: &str, value: &[u8]) {
     let value = value.get(..MAX_IDENTITY_VALUE_LEN).unwrap_or(value);
     let text = String::from_utf8_lossy(value);
     let text = text.trim_matches(|c: char| c == '\0' || c.is_whitespace());
-    if !text.is_empty() {
-        map.insert(name.to_owned(), text.to_owned());
+    if text.is_empty() {
+        return;
+    }
+    // Devices repeat the same state in every response: update in place, allocate only when new.
+    match map.get_mut(name) {
+        Some(current) if current == text => {}
+        Some(current) => {
+            current.clear();
+            current.push_str(text);
+        }
+        None => {
+            map.insert(name.to_owned(), text.to_owned());
+        }
     }
 }
 

@@ -5,6 +5,8 @@
 //! from the DIR bit, requests by function, object headers and operated points,
 //! device attributes for the inventory, Secure Authentication per edge.
 
+use std::fmt::Write as _;
+
 use faro_protocols::Framing;
 use faro_protocols::dnp3::{app, link, transport};
 
@@ -45,6 +47,8 @@ pub struct Dnp3Flow {
     associations: Vec<Association>,
     /// CRC-stripped user data of the link frame being handled (reused).
     scratch: Vec<u8>,
+    /// Edge object names are formatted here, so the hot path does not allocate.
+    object_key: String,
     orientation: Orientation,
     ids: Option<FlowIds>,
     refused: bool,
@@ -209,7 +213,7 @@ impl Dnp3Flow {
         }
         match association.reassembler.push(segment_header, segment) {
             transport::Assembly::Complete(fragment) => {
-                on_fragment(fragment, &ids, info.ts, analysis);
+                on_fragment(fragment, &ids, info.ts, analysis, &mut self.object_key);
             }
             transport::Assembly::Pending => {}
             transport::Assembly::SequenceError => {
@@ -268,7 +272,13 @@ fn association<'a>(
 }
 
 /// One complete application fragment.
-fn on_fragment(fragment: &[u8], ids: &FlowIds, ts: u64, analysis: &mut Analysis) {
+fn on_fragment(
+    fragment: &[u8],
+    ids: &FlowIds,
+    ts: u64,
+    analysis: &mut Analysis,
+    name: &mut String,
+) {
     let Ok(parsed) = app::parse(fragment) else {
         analysis.stats.malformed.dnp3 += 1;
         return;
@@ -294,6 +304,7 @@ fn on_fragment(fragment: &[u8], ids: &FlowIds, ts: u64, analysis: &mut Analysis)
     }
     let mut objects_shed = 0;
     let mut saw_sa_object = false;
+    let mut saw_attributes = false;
     if let Some(edge) = ids.edge.and_then(|id| analysis.inventory.edge_mut(id, ts)) {
         let counters = edge.function(key);
         if request {
@@ -305,12 +316,19 @@ fn on_fragment(fragment: &[u8], ids: &FlowIds, ts: u64, analysis: &mut Analysis)
             if header.group == SECURE_AUTHENTICATION_GROUP {
                 saw_sa_object = true;
             }
-            if !edge.count_object(&format!("g{}v{}", header.group, header.variation)) {
+            if header.group == DEVICE_ATTRIBUTES_GROUP {
+                saw_attributes = true;
+            }
+            name.clear();
+            let _ = write!(name, "g{}v{}", header.group, header.variation);
+            if !edge.count_object(name) {
                 objects_shed += 1;
             }
             if let app::ObjectValues::Crob(crobs) = header.values {
                 for crob in crobs {
-                    if !edge.count_object(&format!("crob-{}", crob.index)) {
+                    name.clear();
+                    let _ = write!(name, "crob-{}", crob.index);
+                    if !edge.count_object(name) {
                         objects_shed += 1;
                     }
                 }
@@ -326,18 +344,26 @@ fn on_fragment(fragment: &[u8], ids: &FlowIds, ts: u64, analysis: &mut Analysis)
     analysis.stats.shed.edge_objects += objects_shed;
     if !request {
         if let Some(outstation) = analysis.inventory.asset_mut(ids.server, ts) {
-            apply_outstation(outstation, &parsed);
+            apply_outstation(outstation, &parsed, saw_attributes);
         }
     }
 }
 
 /// Group 120: Secure Authentication.
 const SECURE_AUTHENTICATION_GROUP: u8 = 120;
+/// Group 0: device attributes.
+const DEVICE_ATTRIBUTES_GROUP: u8 = 0;
 
 /// Records what an outstation's response says about it: device attributes
 /// (group 0) and the health bits of its internal indications.
-fn apply_outstation(outstation: &mut Asset, fragment: &app::Fragment<'_>) {
-    for header in fragment.objects.iter() {
+fn apply_outstation(outstation: &mut Asset, fragment: &app::Fragment<'_>, has_attributes: bool) {
+    // Attributes are rare; most responses carry measurements only: walk the
+    // objects again only when group 0 was seen.
+    let objects = has_attributes
+        .then(|| fragment.objects.iter())
+        .into_iter()
+        .flatten();
+    for header in objects {
         if let app::ObjectValues::DeviceAttribute {
             variation, value, ..
         } = header.values
