@@ -10,7 +10,9 @@ use std::fmt::Write as _;
 use faro_protocols::Framing;
 use faro_protocols::dnp3::{app, link, transport};
 
-use super::{Analysis, FlowEnds, FlowIds, FrameInfo, Orientation, flow_ids};
+use super::{
+    Analysis, FlowEnds, FlowIds, FrameInfo, Orientation, StreamEvent, flow_ids, frame_stream,
+};
 use crate::inventory::{Asset, FunctionKey, Protocol, Role};
 
 /// Largest link frame: header, 250 bytes of user data and 16 data-block CRCs.
@@ -68,40 +70,27 @@ impl Dnp3Flow {
         analysis: &mut Analysis,
     ) -> usize {
         let dir = direction_index(frame.to_server);
-        let mut pos = 0;
-        while let Some(buf) = data.get(pos..).filter(|b| !b.is_empty()) {
-            if self.resync.get(dir).copied().unwrap_or(false) {
-                // A start is known only with its whole header (its CRC must hold):
-                // keep the last bytes, they may begin one.
-                let skip = match link::find_start(buf) {
-                    Some(at) => {
-                        self.set_resync(dir, false);
-                        at
-                    }
-                    None => buf.len().saturating_sub(link::HEADER_LEN - 1),
-                };
-                analysis.stats.reassembly.resync_skipped_bytes += skip as u64;
-                pos += skip;
-                if skip == 0 && self.resync.get(dir).copied().unwrap_or(false) {
-                    break;
+        let mut resync = self.resync.get(dir).copied().unwrap_or(false);
+        // A start is known only with its whole header (its CRC must hold):
+        // `find_start` also points at a header cut at the end of the data.
+        let used = frame_stream(
+            data,
+            &mut resync,
+            link::HEADER_LEN - 1,
+            link::find_start,
+            link::frame,
+            |event| match event {
+                StreamEvent::Pdu(link_frame) => {
+                    self.on_link_frame(&link_frame, frame, ends, analysis)
                 }
-                continue;
-            }
-            match link::frame(buf) {
-                Framing::Parsed { consumed, message } => {
-                    self.on_link_frame(&message, frame, ends, analysis);
-                    pos += consumed;
+                StreamEvent::BadFraming => analysis.stats.malformed.dnp3 += 1,
+                StreamEvent::Skipped(n) => {
+                    analysis.stats.reassembly.resync_skipped_bytes += n as u64
                 }
-                Framing::NeedMore { .. } => break,
-                Framing::NotThisProtocol => {
-                    analysis.stats.malformed.dnp3 += 1;
-                    analysis.stats.reassembly.resync_skipped_bytes += 1;
-                    self.set_resync(dir, true);
-                    pos += 1;
-                }
-            }
-        }
-        pos
+            },
+        );
+        self.set_resync(dir, resync);
+        used
     }
 
     /// One UDP datagram: whole link frames.

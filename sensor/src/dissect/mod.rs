@@ -6,7 +6,7 @@ pub mod modbus;
 pub mod s7;
 
 use faro_firmware_config::CapacityLimits;
-use faro_protocols::Probe;
+use faro_protocols::{Framing, Probe};
 
 use crate::flow::{Endpoint, TransportProto};
 use crate::inventory::{AssetId, EdgeId, EdgePath, Inventory, Protocol, Role};
@@ -56,6 +56,65 @@ pub struct FrameInfo {
     pub src_mac: Option<[u8; 6]>,
     /// Innermost VLAN id.
     pub vlan: Option<u16>,
+}
+
+/// What [`frame_stream`] reports while it walks a stream.
+pub enum StreamEvent<T> {
+    /// One framed PDU.
+    Pdu(T),
+    /// Bytes that cannot start a PDU: the stream resynchronises after them.
+    BadFraming,
+    /// Bytes skipped while looking for the next PDU.
+    Skipped(usize),
+}
+
+/// The one framing loop of every stream protocol: frames PDUs from in-order
+/// bytes, and after a gap or bad framing (`resync`) skips to where `find` says
+/// a PDU could start (keeping the last `keep` bytes when it finds none, as a
+/// header may be cut there). Returns how many bytes were consumed; the rest is
+/// a partial PDU for the stream to keep.
+pub fn frame_stream<'a, T>(
+    data: &'a [u8],
+    resync: &mut bool,
+    keep: usize,
+    find: impl Fn(&[u8]) -> Option<usize>,
+    frame: impl Fn(&'a [u8]) -> Framing<T>,
+    mut on_event: impl FnMut(StreamEvent<T>),
+) -> usize {
+    let mut pos = 0;
+    while let Some(buf) = data.get(pos..).filter(|b| !b.is_empty()) {
+        if *resync {
+            let skip = match find(buf) {
+                Some(at) => {
+                    *resync = false;
+                    at
+                }
+                None => buf.len().saturating_sub(keep),
+            };
+            if skip > 0 {
+                on_event(StreamEvent::Skipped(skip));
+            }
+            pos += skip;
+            if *resync {
+                break;
+            }
+            continue;
+        }
+        match frame(buf) {
+            Framing::Parsed { consumed, message } => {
+                on_event(StreamEvent::Pdu(message));
+                pos += consumed.max(1);
+            }
+            Framing::NeedMore { .. } => break,
+            Framing::NotThisProtocol => {
+                on_event(StreamEvent::BadFraming);
+                on_event(StreamEvent::Skipped(1));
+                *resync = true;
+                pos += 1;
+            }
+        }
+    }
+    pos
 }
 
 /// Which side of a flow plays the client, as the PDUs show it. The flow's

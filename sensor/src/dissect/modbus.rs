@@ -4,7 +4,9 @@
 use faro_protocols::Framing;
 use faro_protocols::modbus::{self, Adu, Anomalies, Body, Direction, FunctionCode};
 
-use super::{Analysis, FlowEnds, FlowIds, FrameInfo, Orientation, flow_ids};
+use super::{
+    Analysis, FlowEnds, FlowIds, FrameInfo, Orientation, StreamEvent, flow_ids, frame_stream,
+};
 use crate::inventory::{AccessKey, FunctionKey, Protocol, Role};
 
 /// Largest partial ADU the stream keeps for this protocol.
@@ -60,32 +62,23 @@ impl ModbusFlow {
         analysis: &mut Analysis,
     ) -> usize {
         let dir = direction_index(frame.to_server);
-        let mut pos = 0;
-        while let Some(buf) = data.get(pos..).filter(|b| !b.is_empty()) {
-            if self.resync.get(dir).copied().unwrap_or(false) {
-                let skip = modbus::find_boundary(buf).unwrap_or(buf.len());
-                analysis.stats.reassembly.resync_skipped_bytes += skip as u64;
-                pos += skip;
-                if pos < data.len() {
-                    self.set_resync(dir, false);
+        let mut resync = self.resync.get(dir).copied().unwrap_or(false);
+        let used = frame_stream(
+            data,
+            &mut resync,
+            0,
+            modbus::find_boundary,
+            modbus::frame,
+            |event| match event {
+                StreamEvent::Pdu(adu) => self.on_adu(adu, frame, ends, analysis),
+                StreamEvent::BadFraming => analysis.stats.malformed.modbus += 1,
+                StreamEvent::Skipped(n) => {
+                    analysis.stats.reassembly.resync_skipped_bytes += n as u64
                 }
-                continue;
-            }
-            match modbus::frame(buf) {
-                Framing::Parsed { consumed, message } => {
-                    self.on_adu(message, frame, ends, analysis);
-                    pos += consumed;
-                }
-                Framing::NeedMore { .. } => break,
-                Framing::NotThisProtocol => {
-                    analysis.stats.malformed.modbus += 1;
-                    analysis.stats.reassembly.resync_skipped_bytes += 1;
-                    self.set_resync(dir, true);
-                    pos += 1;
-                }
-            }
-        }
-        pos
+            },
+        );
+        self.set_resync(dir, resync);
+        used
     }
 
     /// One UDP datagram: whole ADUs, anything left over is malformed.

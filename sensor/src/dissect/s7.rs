@@ -3,13 +3,15 @@
 //! S7comm-plus: requests paired with responses by PDU reference, inventory
 //! identity from SZL, CPU posture, and TLS-protected sessions.
 
-use faro_protocols::Framing;
+use faro_protocols::Probe;
 use faro_protocols::s7::comm::{self, Param, Rosctr};
 use faro_protocols::s7::cotp::{self, Cotp};
 use faro_protocols::s7::szl::{self, SzlRecord};
 use faro_protocols::s7::{self, Payload, plus, tpkt};
 
-use super::{Analysis, FlowEnds, FlowIds, FrameInfo, Orientation, flow_ids};
+use super::{
+    Analysis, FlowEnds, FlowIds, FrameInfo, Orientation, StreamEvent, flow_ids, frame_stream,
+};
 use crate::inventory::{Asset, FunctionKey, Protocol, Role};
 
 /// Largest TPKT frame (the length field is 16 bits).
@@ -58,41 +60,34 @@ impl S7Flow {
         analysis: &mut Analysis,
     ) -> usize {
         let dir = direction_index(frame.to_server);
-        let mut pos = 0;
-        while let Some(buf) = data.get(pos..).filter(|b| !b.is_empty()) {
-            if self.resync.get(dir).copied().unwrap_or(false) {
-                let skip = (0..buf.len())
-                    .find(|&at| {
-                        buf.get(at..)
-                            .is_some_and(|rest| s7::probe(rest) != faro_protocols::Probe::NoMatch)
-                    })
-                    .unwrap_or(buf.len());
-                analysis.stats.reassembly.resync_skipped_bytes += skip as u64;
-                pos += skip;
-                if pos < data.len() {
-                    self.set_resync(dir, false);
-                }
-                continue;
-            }
-            match tpkt::frame(buf) {
-                Framing::Parsed { consumed, message } => {
-                    match cotp::parse(message.payload) {
-                        Ok(tpdu) => self.on_tpdu(tpdu, frame, ends, analysis),
-                        Err(_) => analysis.stats.malformed.s7 += 1,
-                    }
-                    pos += consumed;
-                }
-                Framing::NeedMore { .. } => break,
-                Framing::NotThisProtocol => {
+        let mut resync = self.resync.get(dir).copied().unwrap_or(false);
+        let used = frame_stream(
+            data,
+            &mut resync,
+            0,
+            |buf| {
+                (0..buf.len()).find(|&at| {
+                    buf.get(at..)
+                        .is_some_and(|rest| s7::probe(rest) != Probe::NoMatch)
+                })
+            },
+            tpkt::frame,
+            |event| match event {
+                StreamEvent::Pdu(tpkt) => match cotp::parse(tpkt.payload) {
+                    Ok(tpdu) => self.on_tpdu(tpdu, frame, ends, analysis),
+                    Err(_) => analysis.stats.malformed.s7 += 1,
+                },
+                StreamEvent::BadFraming => {
                     analysis.stats.malformed.s7 += 1;
-                    analysis.stats.reassembly.resync_skipped_bytes += 1;
-                    self.set_resync(dir, true);
                     self.clear_unit(dir);
-                    pos += 1;
                 }
-            }
-        }
-        pos
+                StreamEvent::Skipped(n) => {
+                    analysis.stats.reassembly.resync_skipped_bytes += n as u64
+                }
+            },
+        );
+        self.set_resync(dir, resync);
+        used
     }
 
     /// Bytes were lost in one direction: drop the unit being assembled and resynchronise.
