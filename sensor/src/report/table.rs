@@ -35,8 +35,11 @@ pub fn render(report: &Report) -> String {
             "order_number",
             "product_code",
             "model_name",
+            "product_and_model",
+            "device_name",
             "revision",
             "firmware_version",
+            "software_version",
         ]
         .iter()
         .filter_map(|k| a.identity.get(*k).map(String::as_str))
@@ -109,7 +112,7 @@ pub fn render(report: &Report) -> String {
     let s = &report.stats;
     let _ = writeln!(
         out,
-        "Packets {} ({} bytes) · flows {} (peak {}, unrecognised {}) · PDUs: Modbus {}, S7comm {}, S7comm-plus {} · malformed: {} truncated frames, {} Modbus, {} S7",
+        "Packets {} ({} bytes) · flows {} (peak {}, unrecognised {}) · PDUs: Modbus {}, S7comm {}, S7comm-plus {}, DNP3 {} · malformed: {} truncated frames, {} Modbus, {} S7, {} DNP3",
         s.packets,
         s.bytes,
         s.flows.created,
@@ -118,9 +121,11 @@ pub fn render(report: &Report) -> String {
         s.pdus.modbus,
         s.pdus.s7comm,
         s.pdus.s7comm_plus,
+        s.pdus.dnp3,
         s.malformed.truncated_packets,
         s.malformed.modbus,
         s.malformed.s7,
+        s.malformed.dnp3,
     );
     let shed = [
         ("flows", s.shed.flows),
