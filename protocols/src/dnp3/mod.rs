@@ -25,47 +25,6 @@
 //!
 //! Panic contract: no function in this module panics, whatever the input.
 
-/// Declares a set of bit flags and their `snake_case` names from one table:
-/// the `bitflags` type, `names()` (the names of the flags set, in bit order)
-/// and `name()` (the name of a single flag).
-macro_rules! named_flags {
-    (
-        $(#[$meta:meta])*
-        $ty:ident($repr:ty) {
-            $( $(#[doc = $doc:tt])* $flag:ident = $value:expr => $name:literal; )*
-        }
-    ) => {
-        bitflags::bitflags! {
-            $(#[$meta])*
-            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-            pub struct $ty: $repr {
-                $( $(#[doc = $doc])* const $flag = $value; )*
-            }
-        }
-
-        impl $ty {
-            /// Every flag with its `snake_case` name, in declaration order.
-            pub const NAMES: &'static [($ty, &'static str)] = &[ $( ($ty::$flag, $name), )* ];
-
-            /// The `snake_case` names of the flags set, in declaration order.
-            pub fn names(self) -> impl Iterator<Item = &'static str> {
-                Self::NAMES
-                    .iter()
-                    .filter(move |(flag, _)| self.contains(*flag))
-                    .map(|&(_, name)| name)
-            }
-
-            /// The `snake_case` name of a single flag, `None` for no flag or several.
-            pub fn name(self) -> Option<&'static str> {
-                Self::NAMES
-                    .iter()
-                    .find(|(flag, _)| *flag == self)
-                    .map(|&(_, name)| name)
-            }
-        }
-    };
-}
-
 pub mod app;
 pub mod crc;
 pub mod link;

@@ -20,84 +20,53 @@ pub const MAX_READ_WRITE_WRITE_REGISTERS: u16 = 121;
 /// Most registers a FIFO queue may hold (FC 24).
 pub const MAX_FIFO_COUNT: u16 = 31;
 
-/// Declares the flags and their `snake_case` names from one table.
-macro_rules! anomalies {
-    ( $( $(#[doc = $doc:tt])* $flag:ident = $bit:literal => $name:literal; )* ) => {
-        bitflags::bitflags! {
-            /// Spec violations found in a well-framed Modbus message.
-            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-            pub struct Anomalies: u32 {
-                $( $(#[doc = $doc])* const $flag = 1 << $bit; )*
-            }
-        }
-
-        /// Every flag with its `snake_case` name, in bit order.
-        const NAMES: &[(Anomalies, &str)] = &[ $( (Anomalies::$flag, $name), )* ];
-    };
-}
-
-anomalies! {
-    /// The MBAP protocol id is not 0.
-    BAD_PROTOCOL_ID = 0 => "bad_protocol_id";
-    /// The MBAP length disagrees with what the body says: bytes left over, or a
-    /// byte count (or device identification object) running past the end.
-    LENGTH_MISMATCH = 1 => "length_mismatch";
-    /// The PDU ends before the fixed fields of its function; the body is `Raw`.
-    TRUNCATED_PDU = 2 => "truncated_pdu";
-    /// A public function code the specification does not assign.
-    UNASSIGNED_FUNCTION = 3 => "unassigned_function";
-    /// A reserved function code (9, 10, 13, 14, 41, 42, 90, 91, 125–127) or
-    /// Diagnostics sub-function (5–9, 19, 21–65535), per Annex A of the specification.
-    RESERVED_FUNCTION = 4 => "reserved_function";
-    /// A user-defined function code (65–72, 100–110).
-    USER_DEFINED_FUNCTION = 5 => "user_defined_function";
-    /// Function code 0.
-    ZERO_FUNCTION = 6 => "zero_function";
-    /// A byte count that does not fit the quantity (write requests; read
-    /// responses via [`response_anomalies`]), an odd byte count of registers,
-    /// or a byte count that does not split into whole file sub-requests.
-    BYTE_COUNT_MISMATCH = 7 => "byte_count_mismatch";
-    /// A quantity outside the range the specification allows for the function.
-    QUANTITY_OUT_OF_RANGE = 8 => "quantity_out_of_range";
-    /// A Write Single Coil value other than 0x0000 (off) or 0xFF00 (on).
-    INVALID_COIL_VALUE = 9 => "invalid_coil_value";
-    /// An exception code the specification does not define.
-    UNKNOWN_EXCEPTION_CODE = 10 => "unknown_exception_code";
-    /// An MEI type other than 13 (CANopen) or 14 (Read Device Identification).
-    UNKNOWN_MEI_TYPE = 11 => "unknown_mei_type";
-    /// A response whose function code differs from its request's.
-    FUNCTION_MISMATCH = 12 => "function_mismatch";
-    /// A response the sensor could not pair with a request.
-    RESPONSE_WITHOUT_REQUEST = 13 => "response_without_request";
-    /// A Write Multiple response echoing another quantity than its request.
-    QUANTITY_MISMATCH = 14 => "quantity_mismatch";
-    /// A request with the exception bit set in its function code.
-    EXCEPTION_IN_REQUEST = 15 => "exception_in_request";
-    /// A field outside the values the specification allows, where no more
-    /// specific flag applies: read device id code, conformity level or
-    /// more-follows of FC 43/14, reference type of FC 20/21.
-    INVALID_FIELD_VALUE = 16 => "invalid_field_value";
-    /// A start address and quantity that run past address 0xFFFF.
-    ADDRESS_OUT_OF_RANGE = 17 => "address_out_of_range";
-    /// An MBAP length above the specification's 254 (an ADU over 260 bytes).
-    OVERSIZED_ADU = 18 => "oversized_adu";
-}
-
-impl Anomalies {
-    /// The `snake_case` names of the flags set, in bit order.
-    pub fn names(self) -> impl Iterator<Item = &'static str> {
-        NAMES
-            .iter()
-            .filter(move |(flag, _)| self.contains(*flag))
-            .map(|&(_, name)| name)
-    }
-
-    /// The `snake_case` name of a single flag, `None` for no flag or several.
-    pub fn name(self) -> Option<&'static str> {
-        NAMES
-            .iter()
-            .find(|(flag, _)| *flag == self)
-            .map(|&(_, name)| name)
+named_flags! {
+    /// Spec violations found in a well-framed Modbus message.
+    Anomalies(u32) {
+        /// The MBAP protocol id is not 0.
+        BAD_PROTOCOL_ID = 1 << 0 => "bad_protocol_id";
+        /// The MBAP length disagrees with what the body says: bytes left over, or a
+        /// byte count (or device identification object) running past the end.
+        LENGTH_MISMATCH = 1 << 1 => "length_mismatch";
+        /// The PDU ends before the fixed fields of its function; the body is `Raw`.
+        TRUNCATED_PDU = 1 << 2 => "truncated_pdu";
+        /// A public function code the specification does not assign.
+        UNASSIGNED_FUNCTION = 1 << 3 => "unassigned_function";
+        /// A reserved function code (9, 10, 13, 14, 41, 42, 90, 91, 125–127) or
+        /// Diagnostics sub-function (5–9, 19, 21–65535), per Annex A of the specification.
+        RESERVED_FUNCTION = 1 << 4 => "reserved_function";
+        /// A user-defined function code (65–72, 100–110).
+        USER_DEFINED_FUNCTION = 1 << 5 => "user_defined_function";
+        /// Function code 0.
+        ZERO_FUNCTION = 1 << 6 => "zero_function";
+        /// A byte count that does not fit the quantity (write requests; read
+        /// responses via [`response_anomalies`]), an odd byte count of registers,
+        /// or a byte count that does not split into whole file sub-requests.
+        BYTE_COUNT_MISMATCH = 1 << 7 => "byte_count_mismatch";
+        /// A quantity outside the range the specification allows for the function.
+        QUANTITY_OUT_OF_RANGE = 1 << 8 => "quantity_out_of_range";
+        /// A Write Single Coil value other than 0x0000 (off) or 0xFF00 (on).
+        INVALID_COIL_VALUE = 1 << 9 => "invalid_coil_value";
+        /// An exception code the specification does not define.
+        UNKNOWN_EXCEPTION_CODE = 1 << 10 => "unknown_exception_code";
+        /// An MEI type other than 13 (CANopen) or 14 (Read Device Identification).
+        UNKNOWN_MEI_TYPE = 1 << 11 => "unknown_mei_type";
+        /// A response whose function code differs from its request's.
+        FUNCTION_MISMATCH = 1 << 12 => "function_mismatch";
+        /// A response the sensor could not pair with a request.
+        RESPONSE_WITHOUT_REQUEST = 1 << 13 => "response_without_request";
+        /// A Write Multiple response echoing another quantity than its request.
+        QUANTITY_MISMATCH = 1 << 14 => "quantity_mismatch";
+        /// A request with the exception bit set in its function code.
+        EXCEPTION_IN_REQUEST = 1 << 15 => "exception_in_request";
+        /// A field outside the values the specification allows, where no more
+        /// specific flag applies: read device id code, conformity level or
+        /// more-follows of FC 43/14, reference type of FC 20/21.
+        INVALID_FIELD_VALUE = 1 << 16 => "invalid_field_value";
+        /// A start address and quantity that run past address 0xFFFF.
+        ADDRESS_OUT_OF_RANGE = 1 << 17 => "address_out_of_range";
+        /// An MBAP length above the specification's 254 (an ADU over 260 bytes).
+        OVERSIZED_ADU = 1 << 18 => "oversized_adu";
     }
 }
 
@@ -162,9 +131,9 @@ mod tests {
 
     #[test]
     fn names_are_the_flag_names_in_snake_case() {
-        assert_eq!(NAMES.len(), Anomalies::all().iter().count());
+        assert_eq!(Anomalies::NAMES.len(), Anomalies::all().iter().count());
         for ((flag, name), (bitflags_name, bitflags_flag)) in
-            NAMES.iter().zip(Anomalies::all().iter_names())
+            Anomalies::NAMES.iter().zip(Anomalies::all().iter_names())
         {
             assert_eq!(*flag, bitflags_flag);
             assert_eq!(name.to_uppercase(), bitflags_name);

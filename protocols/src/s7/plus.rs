@@ -179,54 +179,23 @@ pub const fn function_name(function: u16) -> Option<&'static str> {
     Function(function).name()
 }
 
-/// Declares the flags and their `snake_case` names from one table.
-macro_rules! anomalies {
-    ( $( $(#[doc = $doc:tt])* $flag:ident = $bit:literal => $name:literal; )* ) => {
-        bitflags::bitflags! {
-            /// Spec violations found in a well-framed S7comm-plus PDU.
-            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-            pub struct Anomalies: u32 {
-                $( $(#[doc = $doc])* const $flag = 1 << $bit; )*
-            }
-        }
-
-        /// Every flag with its `snake_case` name, in bit order.
-        const NAMES: &[(Anomalies, &str)] = &[ $( (Anomalies::$flag, $name), )* ];
-    };
-}
-
-anomalies! {
-    /// A protocol version other than 1, 2, 3, 0xFE and 0xFF.
-    UNKNOWN_VERSION = 0 => "unknown_version";
-    /// An opcode other than 0x31, 0x32, 0x33 and 0x02; the data is not decoded.
-    UNKNOWN_OPCODE = 1 => "unknown_opcode";
-    /// A function code the dissector does not name.
-    UNKNOWN_FUNCTION = 2 => "unknown_function";
-    /// A V3 integrity part whose digest length is not 32.
-    BAD_DIGEST_LENGTH = 3 => "bad_digest_length";
-    /// The data part ends inside the integrity part or the opcode fields.
-    TRUNCATED_DATA = 4 => "truncated_data";
-    /// Four bytes after the data that are not `72 <version> 00 00`.
-    BAD_TRAILER = 5 => "bad_trailer";
-    /// Bytes after the trailer, or one to three bytes where a trailer would be.
-    TRAILING_BYTES = 6 => "trailing_bytes";
-}
-
-impl Anomalies {
-    /// The `snake_case` names of the flags set, in bit order.
-    pub fn names(self) -> impl Iterator<Item = &'static str> {
-        NAMES
-            .iter()
-            .filter(move |(flag, _)| self.contains(*flag))
-            .map(|&(_, name)| name)
-    }
-
-    /// The `snake_case` name of a single flag, `None` for no flag or several.
-    pub fn name(self) -> Option<&'static str> {
-        NAMES
-            .iter()
-            .find(|(flag, _)| *flag == self)
-            .map(|&(_, name)| name)
+named_flags! {
+    /// Spec violations found in an S7comm-plus PDU.
+    Anomalies(u32) {
+        /// A protocol version other than 1, 2, 3, 0xFE and 0xFF.
+        UNKNOWN_VERSION = 1 << 0 => "unknown_version";
+        /// An opcode other than 0x31, 0x32, 0x33 and 0x02; the data is not decoded.
+        UNKNOWN_OPCODE = 1 << 1 => "unknown_opcode";
+        /// A function code the dissector does not name.
+        UNKNOWN_FUNCTION = 1 << 2 => "unknown_function";
+        /// A V3 integrity part whose digest length is not 32.
+        BAD_DIGEST_LENGTH = 1 << 3 => "bad_digest_length";
+        /// The data part ends inside the integrity part or the opcode fields.
+        TRUNCATED_DATA = 1 << 4 => "truncated_data";
+        /// Four bytes after the data that are not `72 <version> 00 00`.
+        BAD_TRAILER = 1 << 5 => "bad_trailer";
+        /// Bytes after the trailer, or one to three bytes where a trailer would be.
+        TRAILING_BYTES = 1 << 6 => "trailing_bytes";
     }
 }
 
@@ -626,7 +595,7 @@ mod tests {
         assert_eq!(m.opcode, Some(Opcode::NOTIFICATION));
         assert!(m.trailer);
         assert_eq!(Anomalies::BAD_TRAILER.name(), Some("bad_trailer"));
-        assert_eq!(NAMES.len(), Anomalies::all().iter().count());
+        assert_eq!(Anomalies::NAMES.len(), Anomalies::all().iter().count());
     }
 
     #[test]
