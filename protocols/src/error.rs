@@ -22,6 +22,14 @@ pub enum Layer {
     Dnp3Link,
     /// DNP3 application layer (fragments: header, IIN, object headers).
     Dnp3App,
+    /// OPC UA TCP transport (message header, Hello, Acknowledge, Error).
+    OpcUaTransport,
+    /// OPC UA Secure Conversation (security headers, sequence header, chunks).
+    OpcUaSecure,
+    /// OPC UA binary-encoded service messages.
+    OpcUaService,
+    /// X.509 certificates (DER).
+    X509,
 }
 
 impl fmt::Display for Layer {
@@ -35,6 +43,10 @@ impl fmt::Display for Layer {
             Layer::S7commPlus => "S7comm-plus",
             Layer::Dnp3Link => "DNP3 link",
             Layer::Dnp3App => "DNP3 application",
+            Layer::OpcUaTransport => "OPC UA transport",
+            Layer::OpcUaSecure => "OPC UA secure conversation",
+            Layer::OpcUaService => "OPC UA service",
+            Layer::X509 => "X.509",
         })
     }
 }

@@ -86,6 +86,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod modbus;
+pub mod opcua;
 pub mod s7;
 pub mod stream;
 

@@ -1,0 +1,1 @@
+//! X.509 certificates carried by OPC UA (filled in next).

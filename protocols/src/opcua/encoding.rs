@@ -1,0 +1,1 @@
+//! OPC UA binary encoding (filled in next).

@@ -1,0 +1,1 @@
+//! UA Secure Conversation (filled in next).

@@ -1,0 +1,1 @@
+//! OPC UA services (filled in next).

@@ -1,0 +1,1 @@
+//! UA TCP transport (filled in next).
