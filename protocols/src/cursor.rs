@@ -174,6 +174,11 @@ impl<'a> Reader<'a> {
     pub fn le_i64(&mut self) -> Result<i64, Error> {
         self.array().map(i64::from_le_bytes)
     }
+
+    /// Reads a little-endian IEEE 754 `f64` (OPC UA `Double`, e.g. session timeouts).
+    pub fn le_f64(&mut self) -> Result<f64, Error> {
+        self.array().map(f64::from_le_bytes)
+    }
 }
 
 #[cfg(test)]
