@@ -71,7 +71,7 @@ const GE_5: &str = concat!(
 );
 
 /// opcua-icsnpp-client-server-getendpoints.pcapng frame 7: 28 bytes of TCP payload.
-const GE_7: &str = concat!("41434b461c00000000000000ffff0000ffff00000000000000000000",);
+const GE_7: &str = "41434b461c00000000000000ffff0000ffff00000000000000000000";
 
 /// opcua-icsnpp-client-server-getendpoints.pcapng frame 9: 132 bytes of TCP payload.
 const GE_9: &str = concat!(
