@@ -307,3 +307,176 @@ pub fn dnp3_app(data: &[u8]) {
         panic!("DNP3 application round trip changed {data:02x?} into {out:02x?}");
     }
 }
+
+/// Probes `data` and frames it as a UA TCP stream of chunks, resynchronising
+/// with `find_chunk` after bytes that do not frame; parses every chunk's
+/// body by its type (Hello, Acknowledge, Error, ReverseHello, OPN, MSG,
+/// CLO, sequence header) and decodes plain service messages. A framed chunk
+/// must consume exactly its size field.
+pub fn opcua_transport(data: &[u8]) {
+    use crate::opcua::{secure, transport};
+
+    let _ = transport::probe(data);
+    let mut rest = data;
+    while !rest.is_empty() {
+        let consumed = match transport::frame(rest) {
+            Framing::Parsed { consumed, message } => {
+                if consumed != message.header.size as usize
+                    || message.body.len() + transport::HEADER_LEN != consumed
+                {
+                    panic!("chunk of size {} consumed {consumed}", message.header.size);
+                }
+                let _ = (
+                    message.header.message_type.code(),
+                    message.header.chunk_type,
+                );
+                let body = message.body;
+                match message.header.message_type {
+                    transport::MessageType::Hello => {
+                        let _ = transport::parse_hello(body).map(|h| h.endpoint_url);
+                    }
+                    transport::MessageType::Acknowledge => {
+                        let _ = transport::parse_acknowledge(body);
+                    }
+                    transport::MessageType::Error => {
+                        let _ = transport::parse_error(body).map(|e| e.error.to_string());
+                    }
+                    transport::MessageType::ReverseHello => {
+                        let _ = transport::parse_reverse_hello(body);
+                    }
+                    transport::MessageType::Open => {
+                        if let Ok(open) = secure::parse_open(body) {
+                            let policy = open
+                                .security
+                                .security_policy_uri
+                                .map(secure::SecurityPolicy::from_uri);
+                            let _ = policy.map(|p| (p.name(), p.is_deprecated()));
+                            if let Ok((_, message)) = secure::split_sequence(open.rest) {
+                                opcua_service(message);
+                            }
+                        }
+                    }
+                    transport::MessageType::Message | transport::MessageType::Close => {
+                        if let Ok(chunk) = secure::parse_symmetric(body) {
+                            if let Ok((_, message)) = secure::split_sequence(chunk.rest) {
+                                opcua_service(message);
+                            }
+                        }
+                    }
+                }
+                consumed
+            }
+            Framing::NeedMore { .. } => break,
+            Framing::NotThisProtocol => {
+                match transport::find_chunk(rest.get(1..).unwrap_or_default()) {
+                    Some(at) => at + 1,
+                    None => rest.len(),
+                }
+            }
+        };
+        rest = rest.get(consumed..).unwrap_or_default();
+    }
+}
+
+/// Splits `data` as one service message and decodes it, touching every
+/// decoded field a detection reads.
+pub fn opcua_service(data: &[u8]) {
+    use crate::opcua::service::{self, Service};
+
+    let Ok(message) = service::split_service(data) else {
+        return;
+    };
+    if let Some(id) = message.service_id() {
+        let _ = (id.name(), id.service(), id.response(), id.is_request());
+    }
+    let Ok(decoded) = service::decode(&message) else {
+        return;
+    };
+    let endpoints = |endpoints: &[service::EndpointDescription<'_>]| {
+        endpoints
+            .iter()
+            .map(|e| {
+                let tokens = e
+                    .user_identity_tokens
+                    .iter()
+                    .map(|t| {
+                        t.token_type.name().map_or(0, str::len) + t.policy_id.map_or(0, <[u8]>::len)
+                    })
+                    .sum::<usize>();
+                tokens
+                    + e.endpoint_url.map_or(0, <[u8]>::len)
+                    + e.security_mode.name().map_or(0, str::len)
+                    + e.security_policy_uri.map_or(0, <[u8]>::len)
+                    + e.server_certificate.map_or(0, <[u8]>::len)
+                    + e.server.discovery_urls.len()
+                    + usize::from(e.security_level)
+            })
+            .sum::<usize>()
+    };
+    match &decoded {
+        Service::OpenSecureChannelRequest(o) => {
+            let _ = (
+                o.request_type.name(),
+                o.security_mode.name(),
+                o.client_nonce,
+            );
+        }
+        Service::OpenSecureChannelResponse(o) => {
+            let _ = (o.channel_id, o.token_id, o.header.service_result.name());
+        }
+        Service::GetEndpointsRequest(g) => {
+            let _ = (g.endpoint_url, g.locale_ids.len(), g.profile_uris.len());
+        }
+        Service::GetEndpointsResponse(g) => {
+            let _ = endpoints(&g.endpoints);
+        }
+        Service::FindServersRequest(f) => {
+            let _ = (f.endpoint_url, f.server_uris.len());
+        }
+        Service::FindServersResponse(f) => {
+            let _ = f.servers.iter().map(|s| s.application_type.name()).count();
+        }
+        Service::CreateSessionRequest(c) => {
+            let _ = (
+                c.client_description.application_uri,
+                c.session_name,
+                c.client_certificate.map(<[u8]>::len),
+                c.requested_session_timeout,
+            );
+        }
+        Service::CreateSessionResponse(c) => {
+            let _ = (
+                c.session_id.numeric(),
+                c.server_certificate,
+                endpoints(&c.server_endpoints),
+                c.server_signature_algorithm,
+            );
+        }
+        Service::ActivateSessionRequest(a) => {
+            let _ = (
+                a.identity.token_type(),
+                a.identity.type_id(),
+                a.client_signature_algorithm,
+            );
+        }
+        Service::ActivateSessionResponse(a) => {
+            let _ = a.results.iter().map(|r| r.is_bad()).count();
+        }
+        Service::ServiceFault(h) => {
+            let _ = h.service_result.to_string();
+        }
+        Service::OtherRequest { id, header } => {
+            let _ = (
+                id.name(),
+                header.request_handle,
+                header.authentication_token.numeric(),
+            );
+        }
+        Service::OtherResponse { id, header } => {
+            let _ = (id.name(), header.service_result.is_good());
+        }
+        Service::Unknown { type_id } => {
+            let _ = type_id.numeric();
+        }
+    }
+}

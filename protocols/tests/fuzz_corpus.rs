@@ -56,3 +56,13 @@ fn dnp3_link_corpus() {
 fn dnp3_app_corpus() {
     replay("dnp3_app", faro_protocols::fuzzing::dnp3_app);
 }
+
+#[test]
+fn opcua_transport_corpus() {
+    replay("opcua_transport", faro_protocols::fuzzing::opcua_transport);
+}
+
+#[test]
+fn opcua_service_corpus() {
+    replay("opcua_service", faro_protocols::fuzzing::opcua_service);
+}
