@@ -434,7 +434,7 @@ pub fn opcua_service(data: &[u8]) {
             let _ = (f.endpoint_url, f.server_uris.len());
         }
         Service::FindServersResponse(f) => {
-            let _ = f.servers.iter().map(|s| s.application_type.name()).count();
+            let _ = f.servers.iter().filter_map(|s| s.application_type.name()).count();
         }
         Service::CreateSessionRequest(c) => {
             let _ = (
@@ -460,7 +460,7 @@ pub fn opcua_service(data: &[u8]) {
             );
         }
         Service::ActivateSessionResponse(a) => {
-            let _ = a.results.iter().map(|r| r.is_bad()).count();
+            let _ = a.results.iter().filter(|r| r.is_bad()).count();
         }
         Service::ServiceFault(h) => {
             let _ = h.service_result.to_string();
