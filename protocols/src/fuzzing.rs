@@ -434,7 +434,11 @@ pub fn opcua_service(data: &[u8]) {
             let _ = (f.endpoint_url, f.server_uris.len());
         }
         Service::FindServersResponse(f) => {
-            let _ = f.servers.iter().filter_map(|s| s.application_type.name()).count();
+            let _ = f
+                .servers
+                .iter()
+                .filter_map(|s| s.application_type.name())
+                .count();
         }
         Service::CreateSessionRequest(c) => {
             let _ = (
