@@ -5,6 +5,7 @@ mod capture;
 mod dnp3;
 mod link;
 mod modbus;
+mod opcua;
 #[cfg(test)]
 mod reference;
 mod rng;
@@ -81,6 +82,23 @@ enum Command {
         seed: u64,
         /// Also write what a sensor must count per edge (requests, objects, Secure
         /// Authentication), the link addresses and the outstation identities, as JSON.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+    },
+    /// A plant's OPC UA: an HMI discovering, polling, subscribing, writing and calling on two
+    /// servers (one on TCP 48010, one connection picked up mid-stream), an engineering station
+    /// with a weak certificate and a cleartext password, a gateway on an encrypted channel, and
+    /// a client refused for a bad endpoint URL.
+    Opcua {
+        /// Output pcap file.
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, value_enum, default_value_t = LinkType::Ethernet)]
+        linktype: LinkType,
+        #[arg(long, default_value_t = DEFAULT_SEED)]
+        seed: u64,
+        /// Also write what a sensor must count (message types, per edge services, policies,
+        /// modes, identity tokens, cleartext passwords) and the servers and clients, as JSON.
         #[arg(long)]
         truth: Option<PathBuf>,
     },
@@ -168,6 +186,17 @@ fn main() -> Result<()> {
         } => {
             let packets = write_timeline(&output, linktype, truth.as_deref(), |wire, truth| {
                 scenario::dnp3::generate(wire, truth, seed)
+            })?;
+            (output, packets)
+        }
+        Command::Opcua {
+            output,
+            linktype,
+            seed,
+            truth,
+        } => {
+            let packets = write_timeline(&output, linktype, truth.as_deref(), |wire, truth| {
+                scenario::opcua::generate(wire, truth, seed)
             })?;
             (output, packets)
         }

@@ -1,7 +1,9 @@
 //! Application sessions over a TCP flow: Modbus/TCP (the client's transaction counter and the
 //! encoded ADUs of the exchange in progress) and S7 over ISO-on-TCP (COTP connection, PDU
-//! references, and the TPKT frames each side has queued but not yet sent); and DNP3 over TCP or
-//! UDP (link frames around transport segments around application fragments, queued per side).
+//! references, and the TPKT frames each side has queued but not yet sent); DNP3 over TCP or
+//! UDP (link frames around transport segments around application fragments, queued per side);
+//! and OPC UA binary over TCP (one secure channel: its ids, each side's sequence numbers and
+//! chunk size, the request in progress, and what the edge's truth counts).
 
 use std::net::IpAddr;
 use std::ops::Range;
@@ -14,8 +16,13 @@ use faro_protocols::s7::{cotp, tpkt};
 use crate::capture::{PacketSink, Wire};
 use crate::dnp3::Apdu;
 use crate::modbus::{Plc, Request};
+use crate::opcua::{
+    self, Asymmetric, Identity, MessageType, Mode, Node, POLICY_NONE, Put, RequestHeader,
+    Symmetric, body, id, status,
+};
+use crate::rng::Rng;
 use crate::tcp::{Side, TcpFlow};
-use crate::truth::{FunctionKey, ObjectKey, Transport};
+use crate::truth::{FunctionKey, ObjectKey, OpcUaEdge, Transport};
 use crate::udp::UdpFlow;
 
 #[derive(Debug, Clone)]
@@ -662,5 +669,399 @@ impl Dnp3Session {
     pub(crate) fn counted_fragments(&self) -> impl Iterator<Item = &FragmentNote> + '_ {
         let fragments = self.ledger.iter().flat_map(|ledger| &ledger.fragments);
         fragments.filter(|f| f.good && self.carrier.captured_fully(f.side, &f.range))
+    }
+}
+
+/// The request an OPC UA session waits for the answer to.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    service: u32,
+    request_id: u32,
+    handle: u32,
+}
+
+/// An OPC UA client-server connection: the TCP flow, the secure channel (ids, each side's next
+/// sequence number, the largest chunk each side may send, the authentication token of the
+/// session on it) and what its edge's truth counts, noted as messages are sent (every byte of
+/// an OPC UA session reaches the capture).
+///
+/// Requests and responses alternate: [`Self::request`] leaves the request pending, and the
+/// next [`Self::respond`] answers it.
+#[derive(Debug, Clone)]
+pub(crate) struct OpcUaSession {
+    pub(crate) flow: TcpFlow,
+    security: Symmetric,
+    client_sequence: u32,
+    server_sequence: u32,
+    next_request_id: u32,
+    next_handle: u32,
+    /// The largest chunk the client may send (the server's receive buffer), and the server.
+    client_max_chunk: usize,
+    server_max_chunk: usize,
+    authentication_token: Vec<u8>,
+    pending: Option<Pending>,
+    ledger: OpcUaEdge,
+    /// Time between the TCP segments of one message.
+    segment_spacing: u64,
+    out: Vec<u8>,
+    message: Vec<u8>,
+}
+
+impl OpcUaSession {
+    /// Chunk size both sides use until HEL and ACK say otherwise.
+    const DEFAULT_CHUNK: usize = 65_535;
+
+    pub(crate) fn new(flow: TcpFlow) -> Self {
+        Self {
+            flow,
+            security: Symmetric {
+                channel_id: 0,
+                token_id: 0,
+            },
+            client_sequence: 1,
+            server_sequence: 1,
+            next_request_id: 1,
+            next_handle: 1,
+            client_max_chunk: Self::DEFAULT_CHUNK,
+            server_max_chunk: Self::DEFAULT_CHUNK,
+            authentication_token: Vec::new(),
+            pending: None,
+            ledger: OpcUaEdge::default(),
+            segment_spacing: 30,
+            out: Vec::with_capacity(1024),
+            message: Vec::with_capacity(1024),
+        }
+    }
+
+    /// A session whose channel and session were open before the capture started.
+    pub(crate) fn open_before(
+        mut self,
+        security: Symmetric,
+        sequence: u32,
+        request_id: u32,
+        authentication_token: &[u8],
+    ) -> Self {
+        self.security = security;
+        self.client_sequence = sequence;
+        self.server_sequence = sequence;
+        self.next_request_id = request_id;
+        self.next_handle = request_id;
+        authentication_token.clone_into(&mut self.authentication_token);
+        self
+    }
+
+    /// What the edge's truth counts so far.
+    pub(crate) fn ledger(&self) -> &OpcUaEdge {
+        &self.ledger
+    }
+
+    fn count(&mut self, message_type: MessageType, chunks: usize) {
+        *self.ledger.message_types.entry(message_type).or_default() += chunks as u64;
+    }
+
+    /// Sends what `side` has built, cut to the MSS; returns the time of the last segment.
+    fn flush<S: PacketSink>(&mut self, wire: &mut Wire<S>, at: u64, side: Side) -> Result<u64> {
+        let at = self
+            .flow
+            .send_segmented(wire, at, side, &self.out, self.segment_spacing)?;
+        self.out.clear();
+        Ok(at)
+    }
+
+    /// HEL from the client: its buffer sizes (the server's chunks must fit its receive
+    /// buffer) and the endpoint URL.
+    pub(crate) fn hello<S: PacketSink>(
+        &mut self,
+        wire: &mut Wire<S>,
+        at: u64,
+        endpoint_url: &str,
+        receive_buffer: u32,
+    ) -> Result<u64> {
+        opcua::hello(&mut self.out, receive_buffer, receive_buffer, endpoint_url)?;
+        self.server_max_chunk = receive_buffer as usize;
+        self.count(MessageType::Hello, 1);
+        self.flush(wire, at, Side::Client)
+    }
+
+    /// ACK from the server with its receive buffer size (the client's chunk limit).
+    pub(crate) fn acknowledge<S: PacketSink>(
+        &mut self,
+        wire: &mut Wire<S>,
+        at: u64,
+        receive_buffer: u32,
+    ) -> Result<u64> {
+        opcua::acknowledge(&mut self.out, receive_buffer, receive_buffer)?;
+        self.client_max_chunk = receive_buffer as usize;
+        self.count(MessageType::Acknowledge, 1);
+        self.flush(wire, at, Side::Server)
+    }
+
+    /// ERR from the server.
+    pub(crate) fn error<S: PacketSink>(
+        &mut self,
+        wire: &mut Wire<S>,
+        at: u64,
+        code: u32,
+        reason: &str,
+    ) -> Result<u64> {
+        opcua::error(&mut self.out, code, reason)?;
+        self.count(MessageType::Error, 1);
+        self.flush(wire, at, Side::Server)
+    }
+
+    fn header(&self, at: u64, handle: u32) -> RequestHeader<'_> {
+        RequestHeader {
+            authentication_token: if self.authentication_token.is_empty() {
+                Node::Numeric(0, 0)
+            } else {
+                Node::Opaque(0, &self.authentication_token)
+            },
+            at,
+            handle,
+        }
+    }
+
+    /// Starts the message of request `service`: its encoding id and request header; notes it.
+    fn begin_request(&mut self, at: u64, service: u32) -> Pending {
+        let pending = Pending {
+            service,
+            request_id: self.next_request_id,
+            handle: self.next_handle,
+        };
+        self.next_request_id = self.next_request_id.wrapping_add(1);
+        self.next_handle = self.next_handle.wrapping_add(1);
+        let mut message = std::mem::take(&mut self.message);
+        message.clear();
+        message.node(Node::Numeric(0, service));
+        opcua::request_header(&mut message, &self.header(at, pending.handle));
+        self.message = message;
+        *self.ledger.requests.entry(service).or_default() += 1;
+        self.pending = Some(pending);
+        pending
+    }
+
+    /// Starts the answer to the pending request: the response's (or a ServiceFault's)
+    /// encoding id and response header; notes it. True when the response body follows.
+    fn begin_response(&mut self, at: u64, service_result: u32) -> Result<(Pending, bool)> {
+        let pending = self
+            .pending
+            .take()
+            .context("a response with no request pending")?;
+        let good = status::is_good_or_uncertain(service_result);
+        self.message.clear();
+        let type_id = if good {
+            id::response(pending.service)
+        } else {
+            id::SERVICE_FAULT
+        };
+        self.message.node(Node::Numeric(0, type_id));
+        opcua::response_header(&mut self.message, at, pending.handle, service_result);
+        let counts = if good {
+            &mut self.ledger.responses
+        } else {
+            &mut self.ledger.faults
+        };
+        *counts.entry(pending.service).or_default() += 1;
+        Ok((pending, good))
+    }
+
+    /// OPN request from the client on a None channel (mode `mode`); returns the time sent.
+    pub(crate) fn open_request<S: PacketSink>(
+        &mut self,
+        wire: &mut Wire<S>,
+        at: u64,
+        mode: Mode,
+    ) -> Result<u64> {
+        let pending = self.begin_request(at, id::OPEN_SECURE_CHANNEL_REQUEST);
+        body::open_request(&mut self.message, mode, None);
+        let rest = opcua::sequenced(self.client_sequence, pending.request_id, &self.message);
+        self.client_sequence = self.client_sequence.wrapping_add(1);
+        opcua::open_chunk(&mut self.out, 0, &none_security(), &rest)?;
+        self.ledger.policies.insert(POLICY_NONE.to_owned());
+        self.ledger.modes.insert(mode);
+        self.count(MessageType::Open, 1);
+        self.flush(wire, at, Side::Client)
+    }
+
+    /// OPN response from the server opening channel `channel_id` with token `token_id`.
+    pub(crate) fn open_response<S: PacketSink>(
+        &mut self,
+        wire: &mut Wire<S>,
+        at: u64,
+        channel_id: u32,
+        token_id: u32,
+    ) -> Result<u64> {
+        let (pending, _) = self.begin_response(at, status::GOOD)?;
+        body::open_response(&mut self.message, channel_id, token_id, at, None);
+        self.security = Symmetric {
+            channel_id,
+            token_id,
+        };
+        let rest = opcua::sequenced(self.server_sequence, pending.request_id, &self.message);
+        self.server_sequence = self.server_sequence.wrapping_add(1);
+        opcua::open_chunk(&mut self.out, channel_id, &none_security(), &rest)?;
+        self.count(MessageType::Open, 1);
+        self.flush(wire, at, Side::Server)
+    }
+
+    /// An OPN from `side` on an encrypted channel: the asymmetric header in clear, then
+    /// `ciphertext` (sequence header and message), which the truth cannot count. `mode` is the
+    /// mode of the server's endpoint for the policy.
+    pub(crate) fn open_encrypted<S: PacketSink>(
+        &mut self,
+        wire: &mut Wire<S>,
+        at: u64,
+        side: Side,
+        security: &Asymmetric<'_>,
+        (mode, channel_id): (Mode, u32),
+        ciphertext: &[u8],
+    ) -> Result<u64> {
+        opcua::open_chunk(&mut self.out, channel_id, security, ciphertext)?;
+        self.security.channel_id = channel_id;
+        self.ledger.policies.insert(security.policy.to_owned());
+        self.ledger.modes.insert(mode);
+        self.count(MessageType::Open, 1);
+        self.flush(wire, at, side)
+    }
+
+    /// A MSG (or CLO) from `side` on an encrypted channel: the symmetric header, then `len`
+    /// bytes of ciphertext.
+    pub(crate) fn opaque<S: PacketSink>(
+        &mut self,
+        wire: &mut Wire<S>,
+        at: u64,
+        side: Side,
+        message_type: MessageType,
+        len: usize,
+        rng: &mut Rng,
+    ) -> Result<u64> {
+        let mut ciphertext = vec![0; len];
+        rng.fill(&mut ciphertext);
+        opcua::opaque_chunk(&mut self.out, message_type, self.security, &ciphertext)?;
+        self.count(message_type, 1);
+        self.flush(wire, at, side)
+    }
+
+    /// Sends the message built in `self.message` from `side` in MSG or CLO chunks.
+    fn send_message<S: PacketSink>(
+        &mut self,
+        wire: &mut Wire<S>,
+        at: u64,
+        side: Side,
+        message_type: MessageType,
+        request_id: u32,
+    ) -> Result<u64> {
+        let (sequence, max_chunk) = match side {
+            Side::Client => (&mut self.client_sequence, self.client_max_chunk),
+            Side::Server => (&mut self.server_sequence, self.server_max_chunk),
+        };
+        let chunks = opcua::symmetric_chunks(
+            &mut self.out,
+            message_type,
+            self.security,
+            sequence,
+            request_id,
+            &self.message,
+            max_chunk,
+        )?;
+        self.count(message_type, chunks);
+        self.flush(wire, at, side)
+    }
+
+    /// A request from the client: encoding id `service`, the request header, then what
+    /// `build` appends; returns the time of its last segment.
+    pub(crate) fn request<S: PacketSink>(
+        &mut self,
+        wire: &mut Wire<S>,
+        at: u64,
+        service: u32,
+        build: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<u64> {
+        let pending = self.begin_request(at, service);
+        build(&mut self.message);
+        self.send_message(
+            wire,
+            at,
+            Side::Client,
+            MessageType::Message,
+            pending.request_id,
+        )
+    }
+
+    /// The server's answer to the pending request: with a Good or Uncertain
+    /// `service_result`, the response with what `build` appends; with a Bad one, a
+    /// ServiceFault. Returns the time of its last segment.
+    pub(crate) fn respond<S: PacketSink>(
+        &mut self,
+        wire: &mut Wire<S>,
+        at: u64,
+        service_result: u32,
+        build: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<u64> {
+        let (pending, good) = self.begin_response(at, service_result)?;
+        if good {
+            build(&mut self.message);
+        }
+        self.send_message(
+            wire,
+            at,
+            Side::Server,
+            MessageType::Message,
+            pending.request_id,
+        )
+    }
+
+    /// ActivateSession from the client with `identity`; notes its token type and whether it
+    /// carries a readable password.
+    pub(crate) fn activate_session<S: PacketSink>(
+        &mut self,
+        wire: &mut Wire<S>,
+        at: u64,
+        identity: &Identity<'_>,
+    ) -> Result<u64> {
+        self.ledger.token_types.insert(identity.token_type());
+        if identity.cleartext_password() {
+            self.ledger.cleartext_passwords += 1;
+        }
+        self.request(wire, at, id::ACTIVATE_SESSION_REQUEST, |out| {
+            body::activate_session_request(out, identity);
+        })
+    }
+
+    /// The channel and token an encrypted OPN response gave (the truth cannot read them; the
+    /// generator knows them).
+    pub(crate) fn set_security(&mut self, security: Symmetric) {
+        self.security = security;
+    }
+
+    /// From now on requests carry `token` (CreateSession's authentication token).
+    pub(crate) fn set_authentication_token(&mut self, token: &[u8]) {
+        token.clone_into(&mut self.authentication_token);
+    }
+
+    /// CLO from the client: CloseSecureChannel, which has no response.
+    pub(crate) fn close_channel<S: PacketSink>(
+        &mut self,
+        wire: &mut Wire<S>,
+        at: u64,
+    ) -> Result<u64> {
+        let pending = self.begin_request(at, id::CLOSE_SECURE_CHANNEL_REQUEST);
+        self.pending = None;
+        self.send_message(
+            wire,
+            at,
+            Side::Client,
+            MessageType::Close,
+            pending.request_id,
+        )
+    }
+}
+
+/// The asymmetric header of a None channel: the policy URI, no certificate, no thumbprint.
+fn none_security() -> Asymmetric<'static> {
+    Asymmetric {
+        policy: POLICY_NONE,
+        sender_certificate: None,
+        receiver_thumbprint: None,
     }
 }

@@ -351,6 +351,27 @@ impl TcpFlow {
         Ok(())
     }
 
+    /// Sends `payload` from `side` in segments no larger than either end's MSS, `spacing` apart
+    /// (a message bigger than one segment); returns the time of the last segment.
+    pub(crate) fn send_segmented<S: PacketSink>(
+        &mut self,
+        wire: &mut Wire<S>,
+        at: u64,
+        side: Side,
+        payload: &[u8],
+        spacing: u64,
+    ) -> Result<u64> {
+        let mss = usize::from(self.client.mss.min(self.server.mss)).max(1);
+        let mut at = at;
+        for (i, piece) in payload.chunks(mss).enumerate() {
+            if i > 0 {
+                at += spacing;
+            }
+            self.send(wire, at, side, piece)?;
+        }
+        Ok(at)
+    }
+
     /// Emits `payload` as the bytes at stream `offset` of `side` without moving its next offset
     /// (for out-of-order segments and retransmissions).
     pub(crate) fn send_at<S: PacketSink>(

@@ -12,7 +12,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde_json::{Map, Value, json};
 
-use crate::session::Dnp3Session;
+use crate::opcua::{Application, Endpoint, MessageType, Mode, TokenType};
+use crate::session::{Dnp3Session, OpcUaSession};
 use crate::tcp::TcpFlow;
 
 /// The application protocol of an edge, as the report names it.
@@ -108,6 +109,8 @@ pub(crate) struct Truth {
     dnp3: BTreeMap<EdgeKey, Dnp3Edge>,
     /// Device address → the DNP3 link addresses its frames show it using.
     addresses: BTreeMap<IpAddr, BTreeSet<u16>>,
+    /// What an OPC UA capture must show; an OPC UA capture carries no other tracked protocol.
+    pub(crate) opcua: OpcUaTruth,
 }
 
 impl Truth {
@@ -195,7 +198,7 @@ impl Truth {
 
     /// Total counted requests over all edges.
     pub(crate) fn requests(&self) -> u64 {
-        self.edges.values().flat_map(|f| f.values()).sum()
+        self.edges.values().flat_map(|f| f.values()).sum::<u64>() + self.opcua.requests()
     }
 
     /// Counted Modbus requests of one edge and function code.
@@ -264,6 +267,9 @@ impl Truth {
     /// edges also carry `"transport"`, `"objects":{"g60v1":5,"crob-3":2}` and
     /// `"secure_authentication"`, and `"addresses":{"<ip>":[1]}` lists link addresses.
     pub(crate) fn to_json(&self) -> Value {
+        if !self.opcua.is_empty() {
+            return self.opcua.to_json();
+        }
         let edges: Vec<Value> = self
             .edges
             .iter()
@@ -333,6 +339,278 @@ impl Truth {
             serde_json::to_string_pretty(&self.to_json()).context("serialising truth")?;
         text.push('\n');
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+    }
+}
+
+/// What one OPC UA (client, server, server port) edge carries, as a sensor must count it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct OpcUaEdge {
+    /// Chunks by message type (a message in three chunks counts three).
+    pub(crate) message_types: BTreeMap<MessageType, u64>,
+    /// Request encoding id → requests sent (a chunked request counts once).
+    pub(crate) requests: BTreeMap<u32, u64>,
+    /// Request encoding id → responses with a Good or Uncertain service result.
+    pub(crate) responses: BTreeMap<u32, u64>,
+    /// Request encoding id → ServiceFaults and responses with a Bad service result.
+    pub(crate) faults: BTreeMap<u32, u64>,
+    /// Security policy URIs of the OPNs.
+    pub(crate) policies: BTreeSet<String>,
+    /// Security modes: of OPN requests on None channels, else of the server's endpoint for the
+    /// channel's policy.
+    pub(crate) modes: BTreeSet<Mode>,
+    /// Identity token types of ActivateSession requests.
+    pub(crate) token_types: BTreeSet<TokenType>,
+    /// UserName tokens sent with no encryption algorithm.
+    pub(crate) cleartext_passwords: u64,
+}
+
+impl OpcUaEdge {
+    fn merge(&mut self, other: &OpcUaEdge) {
+        for (mine, theirs) in [
+            (&mut self.requests, &other.requests),
+            (&mut self.responses, &other.responses),
+            (&mut self.faults, &other.faults),
+        ] {
+            for (id, count) in theirs {
+                *mine.entry(*id).or_default() += count;
+            }
+        }
+        for (kind, count) in &other.message_types {
+            *self.message_types.entry(*kind).or_default() += count;
+        }
+        self.policies.extend(other.policies.iter().cloned());
+        self.modes.extend(other.modes.iter().copied());
+        self.token_types.extend(other.token_types.iter().copied());
+        self.cleartext_passwords += other.cleartext_passwords;
+    }
+}
+
+/// One endpoint a server advertises, as the truth lists it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct EndpointTruth {
+    url: String,
+    policy: String,
+    mode: Mode,
+    token_types: BTreeSet<TokenType>,
+    security_level: u8,
+}
+
+/// What the capture shows of an OPC UA server: its ApplicationDescription, its endpoints and
+/// the certificates it sends (SHA-256, lowercase hex).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct OpcUaServer {
+    application_uri: String,
+    product_uri: String,
+    application_name: String,
+    application_type: u32,
+    endpoint_urls: BTreeSet<String>,
+    endpoints: BTreeSet<EndpointTruth>,
+    certificates: BTreeSet<String>,
+}
+
+/// What the capture shows of an OPC UA client: the ApplicationDescription of its
+/// CreateSession (absent when it sent none that can be read) and its certificates.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct OpcUaClient {
+    application_uri: Option<String>,
+    application_name: Option<String>,
+    certificates: BTreeSet<String>,
+}
+
+/// The truth of an OPC UA capture.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct OpcUaTruth {
+    edges: BTreeMap<EdgeKey, OpcUaEdge>,
+    servers: BTreeMap<(IpAddr, u16), OpcUaServer>,
+    clients: BTreeMap<IpAddr, OpcUaClient>,
+}
+
+/// SHA-256 of a DER certificate, as the truth lists it.
+fn certificate_digest(der: &[u8]) -> Result<String> {
+    let certificate = faro_protocols::opcua::certificate::parse(der)
+        .map_err(|e| anyhow::anyhow!("certificate the scenario sends: {e}"))?;
+    Ok(faro_protocols::opcua::certificate::hex(&certificate.sha256))
+}
+
+impl OpcUaTruth {
+    fn is_empty(&self) -> bool {
+        self.edges.is_empty() && self.servers.is_empty() && self.clients.is_empty()
+    }
+
+    fn requests(&self) -> u64 {
+        self.edges
+            .values()
+            .flat_map(|edge| edge.requests.values())
+            .sum()
+    }
+
+    /// Adds what a session's edge carried.
+    pub(crate) fn add_session(&mut self, session: &OpcUaSession) {
+        let flow = &session.flow;
+        let key = (flow.client.host.ip, flow.server.host.ip, flow.server.port);
+        self.edges.entry(key).or_default().merge(session.ledger());
+    }
+
+    /// Records the ApplicationDescription a server at `ip`:`port` sends.
+    pub(crate) fn add_server(&mut self, ip: IpAddr, port: u16, application: &Application<'_>) {
+        let server = self.servers.entry((ip, port)).or_default();
+        server.application_uri = application.uri.to_owned();
+        server.product_uri = application.product_uri.to_owned();
+        server.application_name = application.name.to_owned();
+        server.application_type = application.kind;
+    }
+
+    /// Records endpoints a server at `ip`:`port` advertises, with their certificates.
+    pub(crate) fn add_endpoints(
+        &mut self,
+        ip: IpAddr,
+        port: u16,
+        endpoints: &[Endpoint<'_>],
+    ) -> Result<()> {
+        for endpoint in endpoints {
+            self.add_server(ip, port, &endpoint.server);
+            if let Some(der) = endpoint.certificate {
+                self.add_server_certificate(ip, port, der)?;
+            }
+            let server = self.servers.entry((ip, port)).or_default();
+            server.endpoint_urls.insert(endpoint.url.to_owned());
+            server.endpoints.insert(EndpointTruth {
+                url: endpoint.url.to_owned(),
+                policy: endpoint.policy.to_owned(),
+                mode: endpoint.mode,
+                token_types: endpoint.tokens.iter().copied().collect(),
+                security_level: endpoint.security_level,
+            });
+        }
+        Ok(())
+    }
+
+    /// Records a certificate a server sends (CreateSession, OPN).
+    pub(crate) fn add_server_certificate(
+        &mut self,
+        ip: IpAddr,
+        port: u16,
+        der: &[u8],
+    ) -> Result<()> {
+        let digest = certificate_digest(der)?;
+        self.servers
+            .entry((ip, port))
+            .or_default()
+            .certificates
+            .insert(digest);
+        Ok(())
+    }
+
+    /// Records the ApplicationDescription a client sends in CreateSession.
+    pub(crate) fn add_client(&mut self, ip: IpAddr, application: &Application<'_>) {
+        let client = self.clients.entry(ip).or_default();
+        client.application_uri = Some(application.uri.to_owned());
+        client.application_name = Some(application.name.to_owned());
+    }
+
+    /// Records the certificates a client sends (CreateSession, or an OPN's chain).
+    pub(crate) fn add_client_certificates(&mut self, ip: IpAddr, ders: &[&[u8]]) -> Result<()> {
+        for der in ders {
+            let digest = certificate_digest(der)?;
+            self.clients
+                .entry(ip)
+                .or_default()
+                .certificates
+                .insert(digest);
+        }
+        Ok(())
+    }
+
+    /// See the OPC UA scenario's module documentation for the layout.
+    pub(crate) fn to_json(&self) -> Value {
+        let mut message_types: BTreeMap<MessageType, u64> =
+            MessageType::ALL.iter().map(|&kind| (kind, 0)).collect();
+        for edge in self.edges.values() {
+            for (kind, count) in &edge.message_types {
+                *message_types.entry(*kind).or_default() += count;
+            }
+        }
+        let message_types: Map<String, Value> = message_types
+            .iter()
+            .map(|(kind, count)| (kind.code().to_owned(), json!(count)))
+            .collect();
+        let counts = |counts: &BTreeMap<u32, u64>| -> Map<String, Value> {
+            counts
+                .iter()
+                .map(|(id, count)| (id.to_string(), json!(count)))
+                .collect()
+        };
+        let edges: Vec<Value> = self
+            .edges
+            .iter()
+            .map(|(&(client, server, port), edge)| {
+                json!({
+                    "client": client.to_string(),
+                    "server": server.to_string(),
+                    "server_port": port,
+                    "requests": counts(&edge.requests),
+                    "responses": counts(&edge.responses),
+                    "faults": counts(&edge.faults),
+                    "policies": edge.policies,
+                    "modes": edge.modes.iter().map(|m| m.name()).collect::<Vec<_>>(),
+                    "token_types": edge.token_types.iter().map(|t| t.name()).collect::<Vec<_>>(),
+                    "cleartext_passwords": edge.cleartext_passwords,
+                })
+            })
+            .collect();
+        let servers: Vec<Value> = self
+            .servers
+            .iter()
+            .map(|(&(ip, port), server)| {
+                let endpoints: Vec<Value> = server
+                    .endpoints
+                    .iter()
+                    .map(|e| {
+                        json!({
+                            "url": e.url,
+                            "mode": e.mode.name(),
+                            "policy": e.policy,
+                            "token_types": e.token_types.iter().map(|t| t.name()).collect::<Vec<_>>(),
+                            "security_level": e.security_level,
+                        })
+                    })
+                    .collect();
+                json!({
+                    "ip": ip.to_string(),
+                    "port": port,
+                    "application_uri": server.application_uri,
+                    "product_uri": server.product_uri,
+                    "application_name": server.application_name,
+                    "application_type": match server.application_type {
+                        0 => "server",
+                        1 => "client",
+                        2 => "client_and_server",
+                        _ => "discovery_server",
+                    },
+                    "endpoint_urls": server.endpoint_urls,
+                    "endpoints": endpoints,
+                    "certificates": server.certificates,
+                })
+            })
+            .collect();
+        let clients: Vec<Value> = self
+            .clients
+            .iter()
+            .map(|(ip, client)| {
+                json!({
+                    "ip": ip.to_string(),
+                    "application_uri": client.application_uri,
+                    "application_name": client.application_name,
+                    "certificates": client.certificates,
+                })
+            })
+            .collect();
+        json!({
+            "message_types": message_types,
+            "edges": edges,
+            "servers": servers,
+            "clients": clients,
+        })
     }
 }
 

@@ -167,3 +167,35 @@ fn s7_plant_is_deterministic_with_its_truth() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn opcua_plant_is_deterministic_on_every_link_type() {
+    let dir = std::env::temp_dir().join(format!("faro-capgen-cli-opcua-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut truths = Vec::new();
+    for linktype in ["ethernet", "ethernet", "sll2", "raw"] {
+        let pcap = dir.join(format!("{linktype}.pcap"));
+        let truth = dir.join(format!("{linktype}.json"));
+        let out = capgen(&[
+            "opcua",
+            "--linktype",
+            linktype,
+            "-o",
+            pcap.to_str().unwrap(),
+            "--truth",
+            truth.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        truths.push(std::fs::read(&truth).unwrap());
+    }
+    // The truth does not depend on the link type.
+    assert!(truths.windows(2).all(|pair| pair[0] == pair[1]));
+    let truth: serde_json::Value = serde_json::from_slice(&truths[0]).unwrap();
+    assert_eq!(truth["message_types"]["ERR"], 1);
+    assert_eq!(truth["edges"].as_array().unwrap().len(), 6);
+    std::fs::remove_dir_all(dir).unwrap();
+}
