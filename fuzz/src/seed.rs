@@ -1,7 +1,9 @@
 //! Writes run-time seed corpora from capture files: Modbus/TCP payloads for
 //! `modbus_stream`; ISO-on-TCP payloads for `s7_tpkt_cotp` and the COTP user
-//! data inside them for `s7comm` (protocol id 0x32) and `s7plus` (0x72); and
-//! groups of raw frames for `pipeline_frames`.
+//! data inside them for `s7comm` (protocol id 0x32) and `s7plus` (0x72); UA
+//! TCP payloads for `opcua_transport` and the plain service messages inside
+//! their OPN/MSG/CLO chunks for `opcua_service`; and groups of raw frames for
+//! `pipeline_frames`.
 //!
 //! Usage: seed OUT_DIR CAPTURE...   (e.g. seed corpus-run ../../shared/pcaps/*)
 //! Seeds taken from other people's captures are written under names starting
@@ -26,10 +28,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pipeline_dir = out.join("pipeline_frames");
     let [tpkt_dir, s7comm_dir, s7plus_dir] = ["s7_tpkt_cotp", "s7comm", "s7plus"].map(|t| out.join(t));
     let [dnp3_link_dir, dnp3_app_dir] = ["dnp3_link", "dnp3_app"].map(|t| out.join(t));
-    for dir in [&modbus_dir, &pipeline_dir, &tpkt_dir, &s7comm_dir, &s7plus_dir, &dnp3_link_dir, &dnp3_app_dir] {
+    let [opcua_transport_dir, opcua_service_dir] = ["opcua_transport", "opcua_service"].map(|t| out.join(t));
+    for dir in [&modbus_dir, &pipeline_dir, &tpkt_dir, &s7comm_dir, &s7plus_dir, &dnp3_link_dir, &dnp3_app_dir, &opcua_transport_dir, &opcua_service_dir] {
         std::fs::create_dir_all(dir)?;
     }
-    let (mut modbus, mut pipeline, mut s7, mut dnp3) = (0, 0, 0, 0);
+    let (mut modbus, mut pipeline, mut s7, mut dnp3, mut opcua) = (0, 0, 0, 0, 0);
     for file in args {
         let Ok(mut capture) = pcap::Capture::from_file(&file) else {
             eprintln!("skipping {file}");
@@ -66,6 +69,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         }
                     }
                 }
+                if faro_protocols::opcua::transport::probe(&p) == faro_protocols::Probe::Match {
+                    write_seed(&opcua_transport_dir, &p)?;
+                    opcua += 1;
+                    for message in opcua_service_messages(&p) {
+                        write_seed(&opcua_service_dir, message)?;
+                    }
+                }
                 if p.first() == Some(&faro_protocols::s7::tpkt::VERSION) {
                     write_seed(&tpkt_dir, &p)?;
                     s7 += 1;
@@ -96,7 +106,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let plus = synthesize_s7plus(&s7plus_dir)?;
     eprintln!(
-        "wrote {modbus} modbus_stream, {s7} S7, {dnp3} DNP3, {plus} synthesized s7plus and {pipeline} pipeline_frames seeds under {}",
+        "wrote {modbus} modbus_stream, {s7} S7, {dnp3} DNP3, {opcua} OPC UA, {plus} synthesized s7plus and {pipeline} pipeline_frames seeds under {}",
         out.display()
     );
     Ok(())
@@ -148,6 +158,34 @@ fn synthesize_s7plus(dir: &Path) -> Result<usize, Box<dyn std::error::Error>> {
         }
     }
     Ok(count)
+}
+
+/// The service messages (after the sequence header) of the single-chunk
+/// OPN, MSG and CLO messages framed in a UA TCP payload. OPN chunks count
+/// only with policy None: otherwise their body is encrypted.
+fn opcua_service_messages(payload: &[u8]) -> Vec<&[u8]> {
+    use faro_protocols::opcua::{secure, transport};
+    let mut out = Vec::new();
+    let mut rest = payload;
+    while let faro_protocols::Framing::Parsed { consumed, message } = transport::frame(rest) {
+        if message.header.chunk_type == transport::ChunkType::Final {
+            let after_security = match message.header.message_type {
+                transport::MessageType::Open => secure::parse_open(message.body).ok().and_then(|open| {
+                    let policy = open.security.security_policy_uri.map(secure::SecurityPolicy::from_uri);
+                    (policy == Some(secure::SecurityPolicy::None)).then_some(open.rest)
+                }),
+                transport::MessageType::Message | transport::MessageType::Close => {
+                    secure::parse_symmetric(message.body).ok().map(|chunk| chunk.rest)
+                }
+                _ => None,
+            };
+            if let Some((_, body)) = after_security.and_then(|rest| secure::split_sequence(rest).ok()) {
+                out.push(body);
+            }
+        }
+        rest = rest.get(consumed..).unwrap_or_default();
+    }
+    out
 }
 
 /// The TCP payload of a frame, by the sensor's own decoder.
