@@ -8,9 +8,10 @@
 #
 # Generated captures of PACKETS packets over FLOWS flows: Modbus/TCP polling
 # alone, and the same with SHARE percent of the flows S7comm (COTP set-up, then
-# Read Var polling) or DNP3 (class polls and responses).
+# Read Var polling), DNP3 (class polls and responses) or OPC UA (HEL/ACK, OPN
+# None, CreateSession and ActivateSession once, then Read polling).
 # Targets: at least 3 million packets/s and peak RSS under 64 MiB on Modbus
-# polling (issue 2); adding S7 or DNP3 costs no more than 20 % of the
+# polling (issue 2); adding S7, DNP3 or OPC UA costs no more than 20 % of the
 # packets/s (issues 3 and 4).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,7 +64,7 @@ awk -v p="$packets" -v f="$flows" -v rs="$ref_s" -v rrss="$ref_rss" -v ms="$mb_s
   printf "ratio faro / libpcap read on Modbus: %.2f\n", rs / ms;
   printf "target: Modbus >= 3.00 Mpkt/s %s; peak RSS < 64 MiB %s\n", (p / ms >= 3e6 ? "met" : "MISSED"), (mrss < 65536 ? "met" : "MISSED");
 }'
-for protocol in s7 dnp3; do
+for protocol in s7 dnp3 opcua; do
   mixed=$(capture "$protocol" "$share")
   read -r mix_ref_s _ < <(best tcpdump -r "$mixed" -w /dev/null)
   read -r mix_s mix_rss < <(best "$target/release/faro-sensor" analyze --format json --no-progress "$mixed")

@@ -103,7 +103,8 @@ enum Command {
         truth: Option<PathBuf>,
     },
     /// Polling over many concurrent sessions, for benchmarks: Modbus/TCP, S7comm for
-    /// `--s7-share` and DNP3 for `--dnp3-share` percent of the sessions.
+    /// `--s7-share`, DNP3 for `--dnp3-share` and OPC UA for `--opcua-share` percent of the
+    /// sessions.
     Polling {
         /// Output pcap file.
         #[arg(short, long)]
@@ -121,6 +122,11 @@ enum Command {
         /// instead of Modbus; with `--s7-share`, at most 100 together.
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
         dnp3_share: u8,
+        /// Percentage of the sessions that are OPC UA client sessions (TCP 4840, None channel,
+        /// anonymous session, Read polling) instead of Modbus; with the other shares, at most
+        /// 100 together.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+        opcua_share: u8,
         #[arg(long, default_value_t = DEFAULT_SEED)]
         seed: u64,
     },
@@ -206,17 +212,19 @@ fn main() -> Result<()> {
             flows,
             s7_share,
             dnp3_share,
+            opcua_share,
             seed,
         } => {
             if flows == 0 {
                 bail!("--flows must be at least 1");
             }
-            if u16::from(s7_share) + u16::from(dnp3_share) > 100 {
-                bail!("--s7-share and --dnp3-share add up to more than 100");
+            if u16::from(s7_share) + u16::from(dnp3_share) + u16::from(opcua_share) > 100 {
+                bail!("--s7-share, --dnp3-share and --opcua-share add up to more than 100");
             }
             let shares = scenario::polling::Shares {
                 s7: s7_share,
                 dnp3: dnp3_share,
+                opcua: opcua_share,
             };
             let mut out = PcapOut::create(&output, LinkType::Ethernet.pcap())?;
             scenario::polling::generate(&mut out, packets, flows, shares, seed)?;

@@ -47,6 +47,22 @@ fn bad_arguments_are_refused() {
     assert!(!out.status.success());
     let out = capgen(&["polling", "--dnp3-share", "101", "-o", "/dev/null"]);
     assert!(!out.status.success());
+    let out = capgen(&["polling", "--opcua-share", "101", "-o", "/dev/null"]);
+    assert!(!out.status.success());
+    let out = capgen(&[
+        "polling",
+        "--s7-share",
+        "40",
+        "--dnp3-share",
+        "30",
+        "--opcua-share",
+        "31",
+        "--packets",
+        "10",
+        "-o",
+        "/dev/null",
+    ]);
+    assert!(!out.status.success());
     let out = capgen(&[
         "polling",
         "--s7-share",

@@ -6,8 +6,12 @@
 //! on data blocks answered by Ack_Data; and `dnp3_share` percent, spread evenly too, which are
 //! DNP3 master-outstation sessions to the same servers on TCP 20000: event polls (classes 1-3)
 //! and every tenth round an integrity poll (classes 1-3 and 0), each request and each response
-//! one link frame in one segment. Exactly `packets` packets: the capture simply ends when the
-//! budget is spent. With no S7 or DNP3 share the capture is what pure Modbus polling always was.
+//! one link frame in one segment; and `opcua_share` percent, spread evenly too, which are OPC UA
+//! client sessions to the same servers on TCP 4840: HEL/ACK, OPN on a None channel,
+//! CreateSession and ActivateSession (anonymous) once, then Reads of two to four tags answered
+//! with their values (100 to 200 bytes each way), each request and each response one chunk in
+//! one segment. Exactly `packets` packets: the capture simply ends when the budget is spent.
+//! With no S7, DNP3 or OPC UA share the capture is what pure Modbus polling always was.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -21,10 +25,11 @@ use crate::capture::{PacketSink, SECOND, Wire};
 use crate::dnp3::{self, Apdu, Outstation};
 use crate::link::{Host, LinkType};
 use crate::modbus::{Limits, Plc, Request};
+use crate::opcua::{self, Application, Endpoint, Identity, Mode, Node, TokenType, Value, body, id};
 use crate::rng::Rng;
 use crate::s7;
 use crate::scenario::{s7 as s7_plant, sample};
-use crate::session::{Carrier, Dnp3Session, ModbusSession, S7Session};
+use crate::session::{Carrier, Dnp3Session, ModbusSession, OpcUaSession, S7Session};
 use crate::tcp::{End, Side, TcpFlow};
 
 /// First client address, 10.10.0.1; clients count up from here, 250 per /24.
@@ -120,6 +125,42 @@ const DNP3_INTEGRITY_ROUNDS: u64 = 10;
 /// Link address of the first server's outstation.
 const FIRST_OUTSTATION_ADDRESS: u32 = 10;
 
+/// The OPC UA server every polled server runs, and its one endpoint (None, anonymous).
+const OPCUA_SERVER: Application<'static> = Application {
+    uri: "urn:faro:bench:plc",
+    product_uri: "urn:faro:products:plc-ua",
+    name: "PLC OPC UA Server",
+    kind: 0,
+    discovery_urls: &[],
+};
+const OPCUA_CLIENT: Application<'static> = Application {
+    uri: "urn:faro:bench:hmi",
+    product_uri: "urn:faro:products:hmi",
+    name: "Bench HMI",
+    kind: 1,
+    discovery_urls: &[],
+};
+/// The endpoint URL all the polling sessions name (the servers answer on any address).
+const OPCUA_URL: &str = "opc.tcp://plc:4840";
+const OPCUA_ENDPOINTS: [Endpoint<'static>; 1] = [Endpoint {
+    url: OPCUA_URL,
+    server: OPCUA_SERVER,
+    certificate: None,
+    mode: Mode::None,
+    policy: opcua::POLICY_NONE,
+    tokens: &[TokenType::Anonymous],
+    security_level: 0,
+}];
+/// Tags an OPC UA session polls: numeric ids in namespace 2.
+const OPCUA_FIRST_TAG: u32 = 1_000;
+const OPCUA_TAGS: u32 = 64;
+
+/// An OPC UA client session and the tags it polls.
+struct OpcUaPoller {
+    session: OpcUaSession,
+    tags: Vec<Node<'static>>,
+}
+
 /// A DNP3 master-outstation session and the sequence of the master's next request.
 struct Dnp3Association {
     session: Dnp3Session,
@@ -130,6 +171,7 @@ enum Session {
     Modbus(ModbusSession),
     S7(S7Session),
     Dnp3(Box<Dnp3Association>),
+    OpcUa(Box<OpcUaPoller>),
 }
 
 impl Session {
@@ -138,16 +180,25 @@ impl Session {
             Session::Modbus(session) => Ok(&mut session.flow),
             Session::S7(session) => Ok(&mut session.flow),
             Session::Dnp3(association) => association.session.tcp().context("DNP3 over TCP"),
+            Session::OpcUa(poller) => Ok(&mut poller.session.flow),
         }
     }
 }
 
-/// Percentages of the sessions that speak S7comm and DNP3 instead of Modbus (at most 100
-/// together).
+/// Percentages of the sessions that speak S7comm, DNP3 and OPC UA instead of Modbus (at most
+/// 100 together).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Shares {
     pub(crate) s7: u8,
     pub(crate) dnp3: u8,
+    pub(crate) opcua: u8,
+}
+
+impl Shares {
+    /// Percentage of the sessions that are not Modbus.
+    fn special(self) -> u64 {
+        u64::from(self.s7) + u64::from(self.dnp3) + u64::from(self.opcua)
+    }
 }
 
 /// What a session speaks.
@@ -156,6 +207,7 @@ enum Kind {
     Modbus,
     S7,
     Dnp3,
+    OpcUa,
 }
 
 /// True for the `i`-th of `whole` items when `share` of every `whole` are picked, spread evenly.
@@ -163,21 +215,29 @@ fn picked(i: u64, share: u64, whole: u64) -> bool {
     (i + 1) * share / whole != i * share / whole
 }
 
-/// What flow `f` speaks: `s7 + dnp3` percent of the flows, spread evenly, are not Modbus; of
-/// those, S7 and DNP3 in proportion to their shares, spread evenly too. Without a DNP3 share the
-/// S7 flows are the ones S7 always had.
+/// What flow `f` speaks: `s7 + dnp3 + opcua` percent of the flows, spread evenly, are not
+/// Modbus; of those, S7, DNP3 and OPC UA in proportion to their shares, spread evenly too.
+/// Without a DNP3 or OPC UA share the S7 flows are the ones S7 always had, and without an OPC
+/// UA share the DNP3 flows the ones DNP3 always had.
 fn kind(f: u32, shares: Shares) -> Kind {
-    let special = u64::from(shares.s7) + u64::from(shares.dnp3);
+    let special = shares.special();
     let f = u64::from(f);
     if special == 0 || !picked(f, special, 100) {
         return Kind::Modbus;
     }
     // Flows before `f` that are not Modbus.
     let k = f * special / 100;
-    if picked(k, u64::from(shares.s7), special) {
-        Kind::S7
-    } else {
+    let s7 = u64::from(shares.s7);
+    if picked(k, s7, special) {
+        return Kind::S7;
+    }
+    // Flows before `f` that are neither Modbus nor S7.
+    let rest = special - s7;
+    let k = k - k * s7 / special;
+    if picked(k, u64::from(shares.dnp3), rest) {
         Kind::Dnp3
+    } else {
+        Kind::OpcUa
     }
 }
 
@@ -328,8 +388,88 @@ fn dnp3_exchange<S: PacketSink>(
     association.session.send(wire, answer_at, Side::Server)
 }
 
+/// One OPC UA exchange in a poll slot: the client's message at `at`, the server's answer at
+/// `answer_at`. `round` 1 is HEL/ACK, 2 the OPN, 3 CreateSession, 4 ActivateSession; every
+/// later round a Read of the session's tags.
+fn opcua_exchange<S: PacketSink>(
+    wire: &mut Wire<S>,
+    poller: &mut OpcUaPoller,
+    round: u64,
+    rng: &mut Rng,
+    at: u64,
+    answer_at: u64,
+) -> Result<()> {
+    let session = &mut poller.session;
+    match round {
+        1 => {
+            session.hello(wire, at, OPCUA_URL, 65_535)?;
+            session.acknowledge(wire, answer_at, 65_535)?;
+        }
+        2 => {
+            session.open_request(wire, at, Mode::None)?;
+            let channel = rng.next_u32() | 1;
+            session.open_response(wire, answer_at, channel, 1)?;
+        }
+        3 => {
+            let mut nonces = [0u8; 64];
+            rng.fill(&mut nonces);
+            let (client_nonce, server_nonce) = nonces.split_at(32);
+            let mut token = [0u8; 16];
+            rng.fill(&mut token);
+            let request = body::CreateSession {
+                client: OPCUA_CLIENT,
+                server_uri: OPCUA_SERVER.uri,
+                endpoint_url: OPCUA_URL,
+                session_name: OPCUA_CLIENT.name,
+                nonce: Some(client_nonce),
+                certificate: None,
+            };
+            session.request(wire, at, id::CREATE_SESSION_REQUEST, |out| {
+                body::create_session_request(out, &request);
+            })?;
+            session.respond(wire, answer_at, opcua::status::GOOD, |out| {
+                body::create_session_response(
+                    out,
+                    Node::Numeric(1, u32::from(rng.next_u16())),
+                    Node::Opaque(0, &token),
+                    server_nonce,
+                    None,
+                    &OPCUA_ENDPOINTS,
+                );
+            })?;
+            session.set_authentication_token(&token);
+        }
+        4 => {
+            session.activate_session(wire, at, &Identity::Anonymous)?;
+            let mut nonce = [0u8; 32];
+            rng.fill(&mut nonce);
+            session.respond(wire, answer_at, opcua::status::GOOD, |out| {
+                body::activate_session_response(out, &nonce);
+            })?;
+        }
+        _ => {
+            let tags = &poller.tags;
+            session.request(wire, at, id::READ_REQUEST, |out| {
+                body::read_request(out, tags);
+            })?;
+            let values: Vec<Value<'_>> = tags
+                .iter()
+                .map(|_| match rng.below(3) {
+                    0 => Value::Double(rng.below(10_000) as f64 / 100.0),
+                    1 => Value::Int32(rng.below(5_000) as i32),
+                    _ => Value::Boolean(rng.chance(50)),
+                })
+                .collect();
+            session.respond(wire, answer_at, opcua::status::GOOD, |out| {
+                body::read_response(out, &values, answer_at);
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes exactly `packets` packets of polling over `flows` sessions into `sink`, the shares of
-/// them S7 and DNP3.
+/// them S7, DNP3 and OPC UA.
 pub(crate) fn generate<S: PacketSink>(
     sink: &mut S,
     packets: u64,
@@ -340,8 +480,8 @@ pub(crate) fn generate<S: PacketSink>(
     if flows == 0 {
         bail!("at least one flow is needed");
     }
-    if u16::from(shares.s7) + u16::from(shares.dnp3) > 100 {
-        bail!("the S7 and DNP3 shares add up to more than 100 percent");
+    if shares.special() > 100 {
+        bail!("the S7, DNP3 and OPC UA shares add up to more than 100 percent");
     }
     let mut rng = Rng::new(seed);
     let clients = flows.div_ceil(FLOWS_PER_CLIENT);
@@ -377,6 +517,7 @@ pub(crate) fn generate<S: PacketSink>(
             Kind::Modbus => 502,
             Kind::S7 => s7_plant::ISO_TSAP_PORT,
             Kind::Dnp3 => dnp3::PORT,
+            Kind::OpcUa => opcua::PORT,
         };
         let flow = TcpFlow::new(
             End::new(client_host, port, &mut rng),
@@ -411,6 +552,17 @@ pub(crate) fn generate<S: PacketSink>(
                 Session::Dnp3(Box::new(Dnp3Association {
                     session,
                     sequence: rng.next_u16() as u8 & AppControl::SEQUENCE,
+                }))
+            }
+            Kind::OpcUa => {
+                let count = u32::try_from(rng.range(2, 4)).unwrap_or(2);
+                let first = OPCUA_FIRST_TAG + rng.next_u32() % (OPCUA_TAGS - count);
+                let tags = (first..first + count)
+                    .map(|tag| Node::Numeric(2, tag))
+                    .collect();
+                Session::OpcUa(Box::new(OpcUaPoller {
+                    session: OpcUaSession::new(flow),
+                    tags,
                 }))
             }
             Kind::Modbus => Session::Modbus(ModbusSession::new(flow, unit_id, rng.next_u16())),
@@ -496,6 +648,10 @@ pub(crate) fn generate<S: PacketSink>(
                         &mut apdu,
                     )?;
                 }
+                Session::OpcUa(opcua_poller) => {
+                    let answer_at = start + slot / 4 + rng.below(slot / 4);
+                    opcua_exchange(&mut wire, opcua_poller, round, &mut rng, at, answer_at)?;
+                }
             }
             poller.since_ack += 1;
             if poller.since_ack >= poller.ack_every {
@@ -530,7 +686,7 @@ mod tests {
             flows,
             Shares {
                 s7: s7_share,
-                dnp3: 0,
+                ..Shares::default()
             },
         )
     }
@@ -553,7 +709,10 @@ mod tests {
     #[test]
     fn s7_share_picks_that_many_flows_evenly() {
         for (flows, share, expected) in [(1000, 20, 200), (200, 0, 0), (7, 100, 7), (3, 50, 1)] {
-            let shares = Shares { s7: share, dnp3: 0 };
+            let shares = Shares {
+                s7: share,
+                ..Shares::default()
+            };
             let picked: Vec<u32> = (0..flows)
                 .filter(|&f| kind(f, shares) == Kind::S7)
                 .collect();
@@ -574,7 +733,7 @@ mod tests {
             (10, 50, 50, (0, 5, 5)),
             (3, 0, 0, (3, 0, 0)),
         ] {
-            let shares = Shares { s7, dnp3 };
+            let shares = Shares { s7, dnp3, opcua: 0 };
             let kinds: Vec<Kind> = (0..flows).map(|f| kind(f, shares)).collect();
             let count = |k| kinds.iter().filter(|&&x| x == k).count();
             assert_eq!(
@@ -585,7 +744,15 @@ mod tests {
         }
         // DNP3 alone: every fifth flow at 20 %.
         let dnp3: Vec<u32> = (0..100)
-            .filter(|&f| kind(f, Shares { s7: 0, dnp3: 20 }) == Kind::Dnp3)
+            .filter(|&f| {
+                kind(
+                    f,
+                    Shares {
+                        dnp3: 20,
+                        ..Shares::default()
+                    },
+                ) == Kind::Dnp3
+            })
             .collect();
         assert!(dnp3.windows(2).all(|w| w[1] - w[0] == 5));
     }
@@ -593,11 +760,22 @@ mod tests {
     #[test]
     fn dnp3_sessions_poll_one_link_frame_per_segment() {
         let link = LinkType::Ethernet;
-        let dnp3_only = Shares { s7: 0, dnp3: 20 };
+        let dnp3_only = Shares {
+            dnp3: 20,
+            ..Shares::default()
+        };
         for (packets, flows) in [(7, 10), (10_000, 100), (2_345, 3)] {
             assert_eq!(run_shares(packets, flows, dnp3_only).len() as u64, packets);
         }
-        let frames = run_shares(20_000, 200, Shares { s7: 10, dnp3: 20 });
+        let frames = run_shares(
+            20_000,
+            200,
+            Shares {
+                s7: 10,
+                dnp3: 20,
+                opcua: 0,
+            },
+        );
         assert_eq!(frames.len(), 20_000);
         let segments: Vec<_> = frames.iter().filter_map(|f| decode(link, f)).collect();
         let flows_to = |port| {
@@ -729,6 +907,72 @@ mod tests {
             recounted.keys().copied().collect::<HashSet<_>>(),
             modbus_edges
         );
+    }
+
+    #[test]
+    fn opcua_sessions_open_once_then_read_one_chunk_per_segment() {
+        let link = LinkType::Ethernet;
+        let all = Shares {
+            s7: 10,
+            dnp3: 10,
+            opcua: 20,
+        };
+        let kinds: Vec<Kind> = (0..1000).map(|f| kind(f, all)).collect();
+        let count = |k| kinds.iter().filter(|&&x| x == k).count();
+        assert_eq!(
+            (
+                count(Kind::Modbus),
+                count(Kind::S7),
+                count(Kind::Dnp3),
+                count(Kind::OpcUa)
+            ),
+            (600, 100, 100, 200)
+        );
+        for (packets, flows) in [(7, 10), (10_000, 100), (2_345, 3)] {
+            assert_eq!(run_shares(packets, flows, all).len() as u64, packets);
+        }
+        let frames = run_shares(20_000, 200, all);
+        let segments: Vec<_> = frames.iter().filter_map(|f| decode(link, f)).collect();
+        let opcua_flows: HashSet<_> = segments
+            .iter()
+            .filter(|s| s.dst_port == opcua::PORT)
+            .map(|s| (s.src, s.src_port, s.dst))
+            .collect();
+        assert_eq!(opcua_flows.len(), 40);
+        assert!(assert_in_order_tcp(link, &frames) > 1000);
+        let mut types: BTreeMap<String, u64> = BTreeMap::new();
+        let mut services: BTreeMap<u16, u64> = BTreeMap::new();
+        for s in segments.iter().filter(|s| {
+            !s.payload.is_empty() && (s.dst_port == opcua::PORT || s.src_port == opcua::PORT)
+        }) {
+            // Every segment is exactly one final chunk.
+            let p = &s.payload;
+            let size = u32::from_le_bytes([p[4], p[5], p[6], p[7]]) as usize;
+            assert_eq!(size, p.len());
+            assert_eq!(p[3], b'F');
+            let kind = String::from_utf8(p[..3].to_vec()).unwrap();
+            if kind == "MSG" {
+                // Symmetric and sequence headers, then a four-byte encoded type id.
+                assert_eq!(p[24], 0x01);
+                let service = u16::from_le_bytes([p[26], p[27]]);
+                if service == 631 || service == 634 {
+                    assert!((90..=220).contains(&p.len()), "{service}: {}", p.len());
+                }
+                *services.entry(service).or_default() += 1;
+            }
+            *types.entry(kind).or_default() += 1;
+        }
+        // One HEL, ACK, OPN pair, CreateSession and ActivateSession per session, then Reads.
+        for kind in ["HEL", "ACK"] {
+            assert_eq!(types[kind], 40, "{types:?}");
+        }
+        assert_eq!(types["OPN"], 80);
+        for service in [461, 464, 467, 470] {
+            assert_eq!(services[&service], 40, "{services:?}");
+        }
+        assert!(services[&631] > 10 * 40);
+        assert!(services[&634] + 40 >= services[&631]);
+        assert_eq!(services.len(), 6);
     }
 
     #[test]
