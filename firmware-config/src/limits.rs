@@ -19,6 +19,9 @@ pub struct CapacityLimits {
     /// Bytes held by all reassembly buffers together (out-of-order segments
     /// and partial PDUs) across every flow.
     pub reassembly_budget_bytes: usize,
+    /// Bytes held by all application messages being assembled from several
+    /// chunks (OPC UA) across every flow.
+    pub message_budget_bytes: usize,
     /// Requests awaiting their response, per flow.
     pub max_pending_transactions: usize,
     /// Assets in the inventory.
@@ -38,6 +41,7 @@ impl Default for CapacityLimits {
             reassembly_window_bytes: 64 * 1024,
             reassembly_max_segments: 16,
             reassembly_budget_bytes: 16 * 1024 * 1024,
+            message_budget_bytes: 8 * 1024 * 1024,
             max_pending_transactions: 32,
             max_assets: 16_384,
             max_edges: 65_536,

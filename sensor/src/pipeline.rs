@@ -55,6 +55,7 @@ impl Pipeline {
                 budget: Budget::new(limits.reassembly_budget_bytes),
                 analysis: Analysis {
                     inventory: Inventory::new(&limits),
+                    message_budget: Budget::new(limits.message_budget_bytes),
                     stats: Stats::default(),
                     limits,
                 },
@@ -348,7 +349,7 @@ fn deliver(
     let bytes = match chunk {
         Chunk::Gap { .. } => {
             drop_partial(partial, shared);
-            app.on_gap(info.to_server);
+            app.on_gap(info.to_server, &mut shared.analysis);
             return;
         }
         Chunk::Data(bytes) => bytes,
@@ -357,7 +358,7 @@ fn deliver(
         // No room to join the pieces: lose the partial PDU, parse what arrived.
         shared.analysis.stats.shed.reassembly_bytes += partial.len() as u64;
         drop_partial(partial, shared);
-        app.on_gap(info.to_server);
+        app.on_gap(info.to_server, &mut shared.analysis);
     }
     if partial.is_empty() {
         let used = app.on_stream(bytes, info, ends, &mut shared.analysis);
@@ -379,7 +380,7 @@ fn deliver(
     if partial.len() > app.max_partial() {
         shared.analysis.stats.shed.reassembly_bytes += partial.len() as u64;
         drop_partial(partial, shared);
-        app.on_gap(info.to_server);
+        app.on_gap(info.to_server, &mut shared.analysis);
     } else if partial.is_empty() {
         // Give the memory back: most flows never split a PDU again.
         *partial = Vec::new();
@@ -400,7 +401,7 @@ fn keep_partial(
         partial.extend_from_slice(rest);
     } else {
         shared.analysis.stats.shed.reassembly_bytes += rest.len() as u64;
-        app.on_gap(info.to_server);
+        app.on_gap(info.to_server, &mut shared.analysis);
     }
 }
 

@@ -30,6 +30,8 @@ pub struct Stats {
     pub s7: S7Stats,
     /// DNP3 link, transport and application activity.
     pub dnp3: Dnp3Stats,
+    /// OPC UA chunks and services.
+    pub opcua: OpcUaStats,
     /// What bounded tables and buffers dropped.
     pub shed: Shed,
 }
@@ -77,6 +79,8 @@ pub struct PerProtocol {
     pub s7comm_plus: u64,
     /// DNP3 (application fragments; link frames are under `dnp3`).
     pub dnp3: u64,
+    /// OPC UA (service messages decoded; chunks are under `opcua`).
+    pub opcua: u64,
 }
 
 /// TCP reassembly activity.
@@ -106,6 +110,8 @@ pub struct MalformedStats {
     /// DNP3 link frames with a bad header or data CRC (dropped), and
     /// application fragments that could not be parsed.
     pub dnp3: u64,
+    /// OPC UA chunks with a bad header, and plaintext messages that could not be decoded.
+    pub opcua: u64,
 }
 
 /// Modbus transactions.
@@ -161,6 +167,37 @@ pub struct Dnp3Stats {
     pub transport_orphans: u64,
 }
 
+/// OPC UA chunks by message type, and services.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OpcUaStats {
+    /// Hello (HEL).
+    pub hello: u64,
+    /// Acknowledge (ACK).
+    pub acknowledge: u64,
+    /// Error (ERR).
+    pub error: u64,
+    /// ReverseHello (RHE).
+    pub reverse_hello: u64,
+    /// OpenSecureChannel chunks (OPN).
+    pub open: u64,
+    /// Secure conversation message chunks (MSG).
+    pub message: u64,
+    /// CloseSecureChannel chunks (CLO).
+    pub close: u64,
+    /// Chunks with chunk type A: the sender abandoned the message.
+    pub aborted_chunks: u64,
+    /// Chunks of secured channels (policy other than None): not decoded.
+    pub encrypted_chunks: u64,
+    /// Service requests decoded.
+    pub requests: u64,
+    /// Service responses decoded (ServiceFault included).
+    pub responses: u64,
+    /// ServiceFault responses, and responses with a bad service result.
+    pub faults: u64,
+    /// Responses that matched no pending request.
+    pub unpaired_responses: u64,
+}
+
 /// What each bounded table or buffer dropped.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Shed {
@@ -185,4 +222,8 @@ pub struct Shed {
     pub edge_objects: u64,
     /// DNP3 application fragments discarded for growing past their bound.
     pub dnp3_fragments: u64,
+    /// OPC UA messages discarded for growing past their bound over several chunks.
+    pub opcua_messages: u64,
+    /// OPC UA endpoints, URLs, certificates or names not recorded because a list was full.
+    pub opcua_values: u64,
 }

@@ -11,7 +11,7 @@ use faro_protocols::Framing;
 use faro_protocols::dnp3::{app, link, transport};
 
 use super::{
-    Analysis, FlowEnds, FlowIds, FrameInfo, Orientation, StreamEvent, flow_ids, frame_stream,
+    Analysis, FlowBinding, FlowEnds, FlowIds, FrameInfo, Orientation, StreamEvent, frame_stream,
 };
 use crate::inventory::{Asset, FunctionKey, Protocol, Role};
 
@@ -52,8 +52,7 @@ pub struct Dnp3Flow {
     /// Edge object names are formatted here, so the hot path does not allocate.
     object_key: String,
     orientation: Orientation,
-    ids: Option<FlowIds>,
-    refused: bool,
+    binding: FlowBinding,
 }
 
 fn direction_index(to_server: bool) -> usize {
@@ -149,12 +148,17 @@ impl Dnp3Flow {
             .orientation
             .settle(info.to_server, header.control.dir())
         {
-            self.ids = None;
-            self.refused = false;
+            self.binding.reset();
         }
         let ends = self.orientation.ends(ends);
         let to_server = self.orientation.to_server(info.to_server);
-        let Some(ids) = self.ids(&ends, info.ts, analysis) else {
+        let Some(ids) = self.binding.get(
+            &ends,
+            (Role::Dnp3Master, Role::Dnp3Outstation),
+            Protocol::Dnp3,
+            info.ts,
+            analysis,
+        ) else {
             return;
         };
         let (sender, receiver) = if to_server {
@@ -211,23 +215,6 @@ impl Dnp3Flow {
             transport::Assembly::Overflow => analysis.stats.shed.dnp3_fragments += 1,
             transport::Assembly::NoStart => analysis.stats.dnp3.transport_orphans += 1,
         }
-    }
-
-    fn ids(&mut self, ends: &FlowEnds, ts: u64, analysis: &mut Analysis) -> Option<FlowIds> {
-        if self.ids.is_none() && !self.refused {
-            self.ids = flow_ids(
-                ends,
-                (Role::Dnp3Master, Role::Dnp3Outstation),
-                Protocol::Dnp3,
-                ts,
-                analysis,
-            );
-            self.refused = self.ids.is_none();
-            if self.ids.is_some() {
-                analysis.stats.flows.by_protocol.dnp3 += 1;
-            }
-        }
-        self.ids
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod dnp3;
 pub mod modbus;
+pub mod opcua;
 pub mod s7;
 
 use faro_firmware_config::CapacityLimits;
@@ -10,6 +11,7 @@ use faro_protocols::{Framing, Probe};
 
 use crate::flow::{Endpoint, TransportProto};
 use crate::inventory::{AssetId, EdgeId, EdgePath, Inventory, Protocol, Role};
+use crate::reassembly::Budget;
 use crate::stats::Stats;
 
 /// Segments (either direction) probed before a flow is declared unrecognised.
@@ -206,12 +208,59 @@ pub fn flow_ids(
     })
 }
 
+/// A flow's inventory ids, looked up on first use; a refusal (inventory
+/// full) is remembered so a full inventory is not asked again per PDU.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FlowBinding {
+    ids: Option<FlowIds>,
+    refused: bool,
+    counted: bool,
+}
+
+impl FlowBinding {
+    /// The flow's ids for `protocol`, looked up the first time; the flow is
+    /// counted as one of that protocol once, even when the inventory is full.
+    pub fn get(
+        &mut self,
+        ends: &FlowEnds,
+        roles: (Role, Role),
+        protocol: Protocol,
+        ts: u64,
+        analysis: &mut Analysis,
+    ) -> Option<FlowIds> {
+        if self.ids.is_none() && !self.refused {
+            self.ids = flow_ids(ends, roles, protocol, ts, analysis);
+            self.refused = self.ids.is_none();
+            if !self.counted {
+                self.counted = true;
+                let by_protocol = &mut analysis.stats.flows.by_protocol;
+                *match protocol {
+                    Protocol::Modbus => &mut by_protocol.modbus,
+                    Protocol::S7comm => &mut by_protocol.s7comm,
+                    Protocol::S7commPlus => &mut by_protocol.s7comm_plus,
+                    Protocol::Dnp3 => &mut by_protocol.dnp3,
+                    Protocol::OpcUa => &mut by_protocol.opcua,
+                } += 1;
+            }
+        }
+        self.ids
+    }
+
+    /// Forgets the ids: the roles were reversed (the flow stays counted).
+    pub fn reset(&mut self) {
+        self.ids = None;
+        self.refused = false;
+    }
+}
+
 /// What dissectors update: the inventory and the counters.
 pub struct Analysis {
     /// Assets and edges.
     pub inventory: Inventory,
     /// Counters.
     pub stats: Stats,
+    /// Bytes of application messages being assembled, across flows.
+    pub message_budget: Budget,
     /// Capacity limits.
     pub limits: CapacityLimits,
 }
@@ -227,6 +276,8 @@ pub enum App {
     S7(Box<s7::S7Flow>),
     /// DNP3 over TCP or UDP.
     Dnp3(Box<dnp3::Dnp3Flow>),
+    /// OPC UA binary over TCP.
+    OpcUa(Box<opcua::OpcUaFlow>),
     /// Matched no supported protocol: its payload is no longer looked at.
     #[default]
     Unrecognised,
@@ -250,6 +301,7 @@ impl App {
             App::Modbus(_) => modbus::MAX_PARTIAL,
             App::S7(_) => s7::MAX_PARTIAL,
             App::Dnp3(_) => dnp3::MAX_PARTIAL,
+            App::OpcUa(_) => opcua::MAX_PARTIAL,
             App::Unrecognised => 0,
         }
     }
@@ -265,13 +317,13 @@ impl App {
         match self {
             App::Probing(attempts) => match recognise(data) {
                 Recognition::Protocol(protocol) => {
-                    self.start(protocol, analysis);
+                    self.start(protocol);
                     self.on_stream(data, frame, ends, analysis)
                 }
                 Recognition::Within(at, protocol) => {
                     // Picked up mid-PDU: the bytes before the first whole PDU are lost.
                     analysis.stats.reassembly.resync_skipped_bytes += at as u64;
-                    self.start(protocol, analysis);
+                    self.start(protocol);
                     let rest = data.get(at..).unwrap_or_default();
                     at + self.on_stream(rest, frame, ends, analysis)
                 }
@@ -285,6 +337,7 @@ impl App {
             App::Modbus(flow) => flow.on_stream(data, frame, ends, analysis),
             App::S7(flow) => flow.on_stream(data, frame, ends, analysis),
             App::Dnp3(flow) => flow.on_stream(data, frame, ends, analysis),
+            App::OpcUa(flow) => flow.on_stream(data, frame, ends, analysis),
             App::Unrecognised => data.len(),
         }
     }
@@ -300,7 +353,7 @@ impl App {
         match self {
             App::Probing(attempts) => match recognise(data) {
                 Recognition::Protocol(protocol) => {
-                    self.start(protocol, analysis);
+                    self.start(protocol);
                     self.on_datagram(data, frame, ends, analysis);
                 }
                 // A datagram is one message: a PDU inside it does not make the flow that protocol.
@@ -311,17 +364,18 @@ impl App {
             },
             App::Modbus(flow) => flow.on_datagram(data, frame, ends, analysis),
             App::Dnp3(flow) => flow.on_datagram(data, frame, ends, analysis),
-            // ISO-on-TCP is a stream protocol: datagrams are not S7.
-            App::S7(_) | App::Unrecognised => {}
+            // ISO-on-TCP and UA TCP are stream protocols: their datagrams are not parsed.
+            App::S7(_) | App::OpcUa(_) | App::Unrecognised => {}
         }
     }
 
     /// Bytes were lost before the next data in the direction `to_server`.
-    pub fn on_gap(&mut self, to_server: bool) {
+    pub fn on_gap(&mut self, to_server: bool, analysis: &mut Analysis) {
         match self {
             App::Modbus(flow) => flow.on_gap(to_server),
             App::S7(flow) => flow.on_gap(to_server),
             App::Dnp3(flow) => flow.on_gap(to_server),
+            App::OpcUa(flow) => flow.on_gap(to_server, analysis),
             App::Probing(_) | App::Unrecognised => {}
         }
     }
@@ -331,6 +385,7 @@ impl App {
         match self {
             App::Modbus(flow) => flow.on_close(analysis),
             App::S7(flow) => flow.on_close(analysis),
+            App::OpcUa(flow) => flow.on_close(analysis),
             App::Dnp3(_) | App::Probing(_) | App::Unrecognised => {}
         }
     }
@@ -343,14 +398,12 @@ impl App {
         }
     }
 
-    fn start(&mut self, protocol: Dissector, analysis: &mut Analysis) {
+    fn start(&mut self, protocol: Dissector) {
         match protocol {
-            Dissector::Modbus => {
-                analysis.stats.flows.by_protocol.modbus += 1;
-                *self = App::Modbus(Box::default());
-            }
+            Dissector::Modbus => *self = App::Modbus(Box::default()),
             Dissector::S7 => *self = App::S7(Box::default()),
             Dissector::Dnp3 => *self = App::Dnp3(Box::default()),
+            Dissector::OpcUa => *self = App::OpcUa(Box::default()),
         }
     }
 }
@@ -361,6 +414,7 @@ enum Dissector {
     Modbus,
     S7,
     Dnp3,
+    OpcUa,
 }
 
 enum Recognition {
@@ -373,8 +427,8 @@ enum Recognition {
 }
 
 /// Tries each protocol's content probe. The probes are disjoint: TPKT starts
-/// 03 00, DNP3 05 64, and both put non-zero bytes where MBAP needs a zero
-/// protocol id.
+/// 03 00, DNP3 05 64, UA TCP with an upper-case message type, and all put
+/// non-zero bytes where MBAP needs a zero protocol id.
 fn recognise(data: &[u8]) -> Recognition {
     for (probe, dissector) in [
         (
@@ -382,6 +436,7 @@ fn recognise(data: &[u8]) -> Recognition {
             Dissector::S7,
         ),
         (faro_protocols::dnp3::probe, Dissector::Dnp3),
+        (faro_protocols::opcua::transport::probe, Dissector::OpcUa),
     ] {
         match probe(data) {
             Probe::Match => return Recognition::Protocol(dissector),

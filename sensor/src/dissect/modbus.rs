@@ -4,9 +4,7 @@
 use faro_protocols::Framing;
 use faro_protocols::modbus::{self, Adu, Anomalies, Body, Direction, FunctionCode};
 
-use super::{
-    Analysis, FlowEnds, FlowIds, FrameInfo, Orientation, StreamEvent, flow_ids, frame_stream,
-};
+use super::{Analysis, FlowBinding, FlowEnds, FrameInfo, Orientation, StreamEvent, frame_stream};
 use crate::inventory::{AccessKey, FunctionKey, Protocol, Role};
 
 /// Largest partial ADU the stream keeps for this protocol.
@@ -29,9 +27,7 @@ pub struct ModbusFlow {
     resync: [bool; 2],
     pending: Vec<Pending>,
     orientation: Orientation,
-    ids: Option<FlowIds>,
-    /// The inventory had no room for this flow's assets or edge: do not ask again.
-    ids_refused: bool,
+    binding: FlowBinding,
 }
 
 fn direction_index(to_server: bool) -> usize {
@@ -134,8 +130,7 @@ impl ModbusFlow {
                 .settle(frame.to_server, hint == Direction::Request)
             {
                 // What was recorded under the guess belongs to the other edge.
-                self.ids = None;
-                self.ids_refused = false;
+                self.binding.reset();
                 self.pending.clear();
             }
         }
@@ -182,7 +177,11 @@ impl ModbusFlow {
         for name in message.anomalies.names() {
             *analysis.stats.modbus.anomalies.entry(name).or_default() += 1;
         }
-        let Some(ids) = self.ids(ends, frame.ts, analysis) else {
+        let roles = (Role::ModbusClient, Role::ModbusServer);
+        let Some(ids) = self
+            .binding
+            .get(ends, roles, Protocol::Modbus, frame.ts, analysis)
+        else {
             return;
         };
         let ts = frame.ts;
@@ -257,14 +256,5 @@ impl ModbusFlow {
             function: message.function,
             quantity: message.quantity(),
         });
-    }
-
-    fn ids(&mut self, ends: &FlowEnds, ts: u64, analysis: &mut Analysis) -> Option<FlowIds> {
-        if self.ids.is_none() && !self.ids_refused {
-            let roles = (Role::ModbusClient, Role::ModbusServer);
-            self.ids = flow_ids(ends, roles, Protocol::Modbus, ts, analysis);
-            self.ids_refused = self.ids.is_none();
-        }
-        self.ids
     }
 }

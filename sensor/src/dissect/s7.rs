@@ -10,7 +10,7 @@ use faro_protocols::s7::szl::{self, SzlRecord};
 use faro_protocols::s7::{self, Payload, plus, tpkt};
 
 use super::{
-    Analysis, FlowEnds, FlowIds, FrameInfo, Orientation, StreamEvent, flow_ids, frame_stream,
+    Analysis, FlowBinding, FlowEnds, FlowIds, FrameInfo, Orientation, StreamEvent, frame_stream,
 };
 use crate::inventory::{Asset, FunctionKey, Protocol, Role};
 
@@ -41,9 +41,8 @@ pub struct S7Flow {
     /// continues its data instead of starting with an opcode and function.
     plus_continues: [bool; 2],
     orientation: Orientation,
-    s7comm: Option<FlowIds>,
-    s7comm_plus: Option<FlowIds>,
-    refused: bool,
+    s7comm: FlowBinding,
+    s7comm_plus: FlowBinding,
 }
 
 fn direction_index(to_server: bool) -> usize {
@@ -172,8 +171,8 @@ impl S7Flow {
     /// Settles the roles from a PDU whose sender is known to be the client or the server.
     fn settle(&mut self, guessed_to_server: bool, sender_is_client: bool) {
         if self.orientation.settle(guessed_to_server, sender_is_client) {
-            self.s7comm = None;
-            self.s7comm_plus = None;
+            self.s7comm.reset();
+            self.s7comm_plus.reset();
             self.pending.clear();
         }
     }
@@ -399,20 +398,11 @@ impl S7Flow {
         ts: u64,
         analysis: &mut Analysis,
     ) -> Option<FlowIds> {
-        let slot = match protocol {
+        let binding = match protocol {
             Protocol::S7commPlus => &mut self.s7comm_plus,
             _ => &mut self.s7comm,
         };
-        if slot.is_none() && !self.refused {
-            *slot = flow_ids(ends, (Role::S7Client, Role::Plc), protocol, ts, analysis);
-            self.refused = slot.is_none();
-            let by_protocol = &mut analysis.stats.flows.by_protocol;
-            match protocol {
-                Protocol::S7commPlus => by_protocol.s7comm_plus += 1,
-                _ => by_protocol.s7comm += 1,
-            }
-        }
-        *slot
+        binding.get(ends, (Role::S7Client, Role::Plc), protocol, ts, analysis)
     }
 }
 

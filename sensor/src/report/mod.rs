@@ -3,7 +3,7 @@
 
 pub mod table;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, UNIX_EPOCH};
 
 use faro_protocols::s7;
@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 
 use crate::flow::TransportProto;
+use crate::inventory::opcua::{OpcUaAsset, OpcUaEdge};
 use crate::inventory::{Asset, Edge, FunctionKey, Inventory, Protocol};
 use crate::stats::Stats;
 
@@ -64,10 +65,26 @@ pub struct AssetReport {
     pub identity: BTreeMap<String, String>,
     /// Security-relevant device state.
     pub posture: BTreeMap<String, String>,
+    /// OPC UA: endpoints offered and asked for, certificates.
+    pub opcua: Option<OpcUaAssetReport>,
     /// RFC 3339, capture time.
     pub first_seen: String,
     /// RFC 3339, capture time.
     pub last_seen: String,
+}
+
+/// An asset's OPC UA details, with what its endpoints offer summed up.
+#[derive(Debug, Serialize)]
+pub struct OpcUaAssetReport {
+    /// Endpoints, endpoint URLs, certificates, discovered servers.
+    #[serde(flatten)]
+    pub details: OpcUaAsset,
+    /// Security modes the endpoints offer.
+    pub security_modes: BTreeSet<String>,
+    /// Security policy URIs the endpoints offer.
+    pub security_policies: BTreeSet<String>,
+    /// User token types the endpoints accept.
+    pub token_types: BTreeSet<String>,
 }
 
 /// Counters of one function on an edge, with its name.
@@ -142,6 +159,8 @@ pub struct EdgeReport {
     pub protected: bool,
     /// DNP3: Secure Authentication seen on the association (null for other protocols).
     pub secure_authentication: Option<bool>,
+    /// OPC UA: security policies, modes and identity tokens used (null for other protocols).
+    pub opcua: Option<OpcUaEdge>,
     /// RFC 3339, capture time.
     pub first_seen: String,
     /// RFC 3339, capture time.
@@ -174,6 +193,9 @@ pub fn function_name(protocol: Protocol, key: FunctionKey) -> Option<&'static st
         (Protocol::S7commPlus, FunctionKey::Code(code)) => u16::try_from(code)
             .ok()
             .and_then(|c| s7::plus::Function(c).name()),
+        (Protocol::OpcUa, FunctionKey::Code(code)) => {
+            faro_protocols::opcua::service::ServiceId(code).service()
+        }
         _ => None,
     }
 }
@@ -220,6 +242,20 @@ fn asset_report(asset: &Asset) -> AssetReport {
         protocols: asset.protocols().map(|p| p.name()).collect(),
         identity: asset.identity.clone(),
         posture: asset.posture.clone(),
+        opcua: asset.opcua.as_deref().map(|opcua| OpcUaAssetReport {
+            details: opcua.clone(),
+            security_modes: opcua
+                .security_modes()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            security_policies: opcua
+                .security_policies()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            token_types: opcua.token_types().into_iter().map(String::from).collect(),
+        }),
         first_seen: format_time(asset.first_seen),
         last_seen: format_time(asset.last_seen),
     }
@@ -270,7 +306,28 @@ fn edge_report(inventory: &Inventory, edge: &Edge) -> Option<EdgeReport> {
         flows: edge.flows,
         protected: edge.protected,
         secure_authentication: edge.secure_authentication,
+        opcua: edge
+            .opcua
+            .as_deref()
+            .map(|opcua| opcua_edge_report(opcua, server.opcua.as_deref())),
         first_seen: format_time(edge.first_seen),
         last_seen: format_time(edge.last_seen),
     })
+}
+
+/// An edge's OPC UA details. The mode of a secured channel cannot be read
+/// (its OpenSecureChannel request is encrypted): it is the mode of the
+/// server's endpoint with that policy, when the server offers only one.
+fn opcua_edge_report(edge: &OpcUaEdge, server: Option<&OpcUaAsset>) -> OpcUaEdge {
+    let mut report = edge.clone();
+    let none = String::from_utf8_lossy(faro_protocols::opcua::secure::POLICY_PREFIX) + "None";
+    for policy in &edge.security_policies {
+        if *policy == none {
+            continue;
+        }
+        if let Some(mode) = server.and_then(|s| s.mode_of_policy(policy)) {
+            report.security_modes.insert(mode.to_owned());
+        }
+    }
+    report
 }

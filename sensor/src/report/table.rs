@@ -40,6 +40,9 @@ pub fn render(report: &Report) -> String {
             "revision",
             "firmware_version",
             "software_version",
+            "application_name",
+            "application_uri",
+            "product_uri",
         ]
         .iter()
         .filter_map(|k| a.identity.get(*k).map(String::as_str))
@@ -50,12 +53,32 @@ pub fn render(report: &Report) -> String {
                 identity_seen.push(v);
             }
         }
-        let posture = a
-            .posture
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let mut posture: Vec<String> = a.posture.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        if let Some(opcua) = &a.opcua {
+            // Short policy names: the URIs share one prefix.
+            let short = |uri: &str| uri.rsplit('#').next().unwrap_or(uri).to_owned();
+            let list = |items: Vec<String>| items.join(",");
+            if !opcua.security_modes.is_empty() {
+                posture.push(format!(
+                    "offers modes={} policies={} tokens={}",
+                    list(opcua.security_modes.iter().cloned().collect()),
+                    list(opcua.security_policies.iter().map(|p| short(p)).collect()),
+                    list(opcua.token_types.iter().cloned().collect()),
+                ));
+            }
+            for c in &opcua.details.certificates {
+                posture.push(format!(
+                    "cert {} {}{} {} until {}{}",
+                    c.subject,
+                    c.key_algorithm,
+                    c.key_bits.map(|b| format!("-{b}")).unwrap_or_default(),
+                    c.signature_algorithm,
+                    c.not_after.get(..10).unwrap_or(&c.not_after),
+                    if c.self_signed { " self-signed" } else { "" },
+                ));
+            }
+        }
+        let posture = posture.join("\n");
         assets.add_row(vec![
             a.ip.clone(),
             a.mac.clone().unwrap_or_default(),
@@ -97,10 +120,23 @@ pub fn render(report: &Report) -> String {
             .collect::<Vec<_>>()
             .join("\n");
         let exceptions: u64 = e.function_details.iter().map(|f| f.exceptions).sum();
+        let mut protocol = format!("{}/{}", e.protocol, e.transport);
+        if let Some(opcua) = &e.opcua {
+            let short = |uri: &String| uri.rsplit('#').next().unwrap_or(uri).to_owned();
+            let mut security: Vec<String> = opcua.security_policies.iter().map(short).collect();
+            security.extend(opcua.security_modes.iter().cloned());
+            security.extend(opcua.token_types.iter().cloned());
+            if opcua.cleartext_passwords > 0 {
+                security.push(format!("{} cleartext passwords", opcua.cleartext_passwords));
+            }
+            if !security.is_empty() {
+                let _ = write!(protocol, "\n{}", security.join(", "));
+            }
+        }
         edges.add_row(vec![
             e.client.clone(),
             format!("{}:{}", e.server, e.server_port),
-            format!("{}/{}", e.protocol, e.transport),
+            protocol,
             functions,
             exceptions.to_string(),
             e.first_seen.clone(),
@@ -112,7 +148,7 @@ pub fn render(report: &Report) -> String {
     let s = &report.stats;
     let _ = writeln!(
         out,
-        "Packets {} ({} bytes) · flows {} (peak {}, unrecognised {}) · PDUs: Modbus {}, S7comm {}, S7comm-plus {}, DNP3 {} · malformed: {} truncated frames, {} Modbus, {} S7, {} DNP3",
+        "Packets {} ({} bytes) · flows {} (peak {}, unrecognised {}) · PDUs: Modbus {}, S7comm {}, S7comm-plus {}, DNP3 {}, OPC UA {} · malformed: {} truncated frames, {} Modbus, {} S7, {} DNP3, {} OPC UA",
         s.packets,
         s.bytes,
         s.flows.created,
@@ -122,10 +158,12 @@ pub fn render(report: &Report) -> String {
         s.pdus.s7comm,
         s.pdus.s7comm_plus,
         s.pdus.dnp3,
+        s.pdus.opcua,
         s.malformed.truncated_packets,
         s.malformed.modbus,
         s.malformed.s7,
         s.malformed.dnp3,
+        s.malformed.opcua,
     );
     let shed = [
         ("flows", s.shed.flows),
@@ -138,6 +176,8 @@ pub fn render(report: &Report) -> String {
         ("COTP bytes", s.shed.cotp_bytes),
         ("edge objects", s.shed.edge_objects),
         ("DNP3 fragments", s.shed.dnp3_fragments),
+        ("OPC UA messages", s.shed.opcua_messages),
+        ("OPC UA values", s.shed.opcua_values),
     ];
     let shed: Vec<String> = shed
         .iter()

@@ -2,6 +2,8 @@
 //! which protocol and functions. Fixed capacity: past a limit new entries are
 //! shed and counted, existing ones keep their ids for the life of the analysis.
 
+pub mod opcua;
+
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
@@ -29,15 +31,18 @@ pub enum Protocol {
     S7commPlus,
     /// DNP3 (IEEE 1815) over TCP or UDP.
     Dnp3,
+    /// OPC UA binary (UA TCP and UA Secure Conversation).
+    OpcUa,
 }
 
 impl Protocol {
     /// Every protocol, in output order.
-    pub const ALL: [Protocol; 4] = [
+    pub const ALL: [Protocol; 5] = [
         Protocol::Modbus,
         Protocol::S7comm,
         Protocol::S7commPlus,
         Protocol::Dnp3,
+        Protocol::OpcUa,
     ];
 
     /// The name used in output.
@@ -47,6 +52,7 @@ impl Protocol {
             Protocol::S7comm => "s7comm",
             Protocol::S7commPlus => "s7comm_plus",
             Protocol::Dnp3 => "dnp3",
+            Protocol::OpcUa => "opcua",
         }
     }
 
@@ -70,17 +76,23 @@ pub enum Role {
     Dnp3Master,
     /// DNP3 outstation: an RTU, IED or PLC answering a master.
     Dnp3Outstation,
+    /// Serves OPC UA: a PLC, gateway, SCADA or historian server.
+    OpcUaServer,
+    /// Opens OPC UA sessions: an HMI, MES, historian collector or engineering tool.
+    OpcUaClient,
 }
 
 impl Role {
     /// Every role, in output order.
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 8] = [
         Role::ModbusServer,
         Role::ModbusClient,
         Role::Plc,
         Role::S7Client,
         Role::Dnp3Master,
         Role::Dnp3Outstation,
+        Role::OpcUaServer,
+        Role::OpcUaClient,
     ];
 
     /// The name used in output.
@@ -92,6 +104,8 @@ impl Role {
             Role::S7Client => "s7_client",
             Role::Dnp3Master => "dnp3_master",
             Role::Dnp3Outstation => "dnp3_outstation",
+            Role::OpcUaServer => "opcua_server",
+            Role::OpcUaClient => "opcua_client",
         }
     }
 
@@ -112,17 +126,32 @@ pub const MAX_LINK_ADDRESSES_PER_ASSET: usize = 32;
 /// Most VLAN ids remembered per asset.
 pub const MAX_VLANS_PER_ASSET: usize = 8;
 
+/// A device-provided string as the inventory keeps it: cut to
+/// [`MAX_IDENTITY_VALUE_LEN`] bytes, invalid UTF-8 replaced, NUL and space
+/// padding trimmed; `None` when nothing is left.
+pub fn device_text(value: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
+    let value = value.get(..MAX_IDENTITY_VALUE_LEN).unwrap_or(value);
+    let text = String::from_utf8_lossy(value);
+    let trimmed = text.trim_matches(|c: char| c == '\0' || c.is_whitespace());
+    if trimmed.is_empty() {
+        return None;
+    }
+    Some(if trimmed.len() == text.len() {
+        text
+    } else {
+        std::borrow::Cow::Owned(trimmed.to_owned())
+    })
+}
+
 /// Inserts a device-provided string, bounded in count and length.
 fn set_attribute(map: &mut BTreeMap<String, String>, name: &str, value: &[u8]) {
     if map.len() >= MAX_IDENTITY_ATTRIBUTES && !map.contains_key(name) {
         return;
     }
-    let value = value.get(..MAX_IDENTITY_VALUE_LEN).unwrap_or(value);
-    let text = String::from_utf8_lossy(value);
-    let text = text.trim_matches(|c: char| c == '\0' || c.is_whitespace());
-    if text.is_empty() {
+    let Some(text) = device_text(value) else {
         return;
-    }
+    };
+    let text = text.as_ref();
     // Devices repeat the same state in every response: update in place, allocate only when new.
     match map.get_mut(name) {
         Some(current) if current == text => {}
@@ -154,6 +183,8 @@ pub struct Asset {
     /// Security-relevant device state as last observed (CPU mode, key
     /// switch, protection level, …), by name.
     pub posture: BTreeMap<String, String>,
+    /// OPC UA: endpoints offered, endpoint URLs asked for, certificates.
+    pub opcua: Option<Box<opcua::OpcUaAsset>>,
     /// Capture time first seen, nanoseconds since the epoch.
     pub first_seen: u64,
     /// Capture time last seen, nanoseconds since the epoch.
@@ -201,6 +232,11 @@ impl Asset {
                 self.vlans.sort_unstable();
             }
         }
+    }
+
+    /// The asset's OPC UA details, created on first use.
+    pub fn opcua_mut(&mut self) -> &mut opcua::OpcUaAsset {
+        self.opcua.get_or_insert_with(Box::default)
     }
 
     /// Records a DNP3 link address this asset sent from (bounded).
@@ -355,6 +391,8 @@ pub struct Edge {
     /// DNP3: whether Secure Authentication (function 0x20/0x21/0x83 or group 120)
     /// was ever seen on the association; `None` for other protocols.
     pub secure_authentication: Option<bool>,
+    /// OPC UA: security policies, modes and identity tokens used, status codes.
+    pub opcua: Option<Box<opcua::OpcUaEdge>>,
     /// Capture time first seen, nanoseconds since the epoch.
     pub first_seen: u64,
     /// Capture time last seen, nanoseconds since the epoch.
@@ -395,6 +433,11 @@ impl Edge {
     pub fn touch(&mut self, ts: u64) {
         self.first_seen = self.first_seen.min(ts);
         self.last_seen = self.last_seen.max(ts);
+    }
+
+    /// The edge's OPC UA details, created on first use.
+    pub fn opcua_mut(&mut self) -> &mut opcua::OpcUaEdge {
+        self.opcua.get_or_insert_with(Box::default)
     }
 }
 
@@ -467,6 +510,7 @@ impl Inventory {
             protocols: 0,
             identity: BTreeMap::new(),
             posture: BTreeMap::new(),
+            opcua: None,
             first_seen: ts,
             last_seen: ts,
         });
@@ -511,6 +555,7 @@ impl Inventory {
             flows: 0,
             protected: false,
             secure_authentication: (protocol == Protocol::Dnp3).then_some(false),
+            opcua: None,
             first_seen: ts,
             last_seen: ts,
         });
@@ -608,6 +653,8 @@ mod tests {
             (Role::S7Client, Protocol::S7commPlus),
             (Role::Dnp3Master, Protocol::Dnp3),
             (Role::Dnp3Outstation, Protocol::Dnp3),
+            (Role::OpcUaServer, Protocol::OpcUa),
+            (Role::OpcUaClient, Protocol::OpcUa),
         ];
         for (role, protocol) in pairs {
             asset.add_role(role, protocol);
