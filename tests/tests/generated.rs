@@ -296,3 +296,201 @@ fn syn_flood_of_a_million_flows_stays_in_bounded_memory() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The sets a JSON array of strings holds.
+fn string_set(value: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {value}"))
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn opcua_plant_matches_the_generators_truth() {
+    let dir = scratch_dir("opcua");
+    let pcap = dir.join("opcua.pcap");
+    let truth_path = dir.join("opcua.json");
+    capgen(&[
+        "opcua",
+        "-o",
+        pcap.to_str().unwrap(),
+        "--truth",
+        truth_path.to_str().unwrap(),
+    ]);
+    let report = analyze_json(&[&pcap], &[]);
+    let truth: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&truth_path).unwrap()).unwrap();
+    let stats = &report["stats"]["opcua"];
+    for (code, name) in [
+        ("HEL", "hello"),
+        ("ACK", "acknowledge"),
+        ("ERR", "error"),
+        ("OPN", "open"),
+        ("MSG", "message"),
+        ("CLO", "close"),
+    ] {
+        assert_eq!(stats[name], truth["message_types"][code], "{code}");
+    }
+    assert_eq!(report["stats"]["malformed"]["opcua"], 0);
+    let edges: Vec<&serde_json::Value> = report["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["protocol"] == "opcua")
+        .collect();
+    let truth_edges = truth["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), truth_edges.len());
+    for expected in truth_edges {
+        let edge = edges
+            .iter()
+            .find(|e| {
+                e["client"] == expected["client"]
+                    && e["server"] == expected["server"]
+                    && e["server_port"] == expected["server_port"]
+            })
+            .unwrap_or_else(|| panic!("no edge for {expected}"));
+        let name = format!("{} -> {}", expected["client"], expected["server"]);
+        assert_eq!(edge["functions"], expected["requests"], "{name} requests");
+        for (function, column) in [("responses", "responses"), ("faults", "exceptions")] {
+            let faro: serde_json::Map<String, serde_json::Value> = edge["function_details"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f[column].as_u64().unwrap() > 0)
+                .map(|f| {
+                    (
+                        f["function"].as_str().unwrap().to_owned(),
+                        f[column].clone(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                serde_json::Value::Object(faro),
+                expected[function],
+                "{name} {function}"
+            );
+        }
+        let opcua = &edge["opcua"];
+        if opcua.is_null() {
+            // Picked up mid-stream, or refused at Hello: nothing about security was seen.
+            for list in ["policies", "modes", "token_types"] {
+                assert!(expected[list].as_array().unwrap().is_empty(), "{name}");
+            }
+            continue;
+        }
+        assert_eq!(
+            string_set(&opcua["security_policies"]),
+            string_set(&expected["policies"]),
+            "{name}"
+        );
+        assert_eq!(
+            string_set(&opcua["security_modes"]),
+            string_set(&expected["modes"]),
+            "{name}"
+        );
+        assert_eq!(
+            string_set(&opcua["token_types"]),
+            string_set(&expected["token_types"]),
+            "{name}"
+        );
+        assert_eq!(
+            opcua["cleartext_passwords"], expected["cleartext_passwords"],
+            "{name}"
+        );
+    }
+    let assets = report["assets"].as_array().unwrap();
+    let asset = |ip: &serde_json::Value| {
+        assets
+            .iter()
+            .find(|a| a["ip"] == *ip)
+            .unwrap_or_else(|| panic!("no asset {ip}"))
+    };
+    let certificates = |a: &serde_json::Value| -> std::collections::BTreeSet<String> {
+        a["opcua"]["certificates"]
+            .as_array()
+            .map(|c| {
+                c.iter()
+                    .map(|c| c["sha256"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for server in truth["servers"].as_array().unwrap() {
+        let a = asset(&server["ip"]);
+        assert!(string_set(&a["roles"]).contains("opcua_server"), "{a}");
+        for name in [
+            "application_uri",
+            "product_uri",
+            "application_name",
+            "application_type",
+        ] {
+            assert_eq!(a["identity"][name], server[name], "{} {name}", server["ip"]);
+        }
+        let offered: Vec<serde_json::Value> = a["opcua"]["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let tokens: std::collections::BTreeSet<&str> = e["user_tokens"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t["token_type"].as_str().unwrap())
+                    .collect();
+                serde_json::json!({
+                    "url": e["url"], "mode": e["security_mode"], "policy": e["security_policy"],
+                    "token_types": tokens, "security_level": e["security_level"],
+                })
+            })
+            .collect();
+        let mut expected: Vec<serde_json::Value> = server["endpoints"].as_array().unwrap().clone();
+        for e in &mut expected {
+            let tokens = string_set(&e["token_types"]);
+            e["token_types"] = serde_json::json!(tokens);
+        }
+        let key = |v: &serde_json::Value| v.to_string();
+        let mut offered = offered;
+        offered.sort_by_key(key);
+        expected.sort_by_key(key);
+        assert_eq!(offered, expected, "{} endpoints", server["ip"]);
+        assert_eq!(
+            certificates(a),
+            string_set(&server["certificates"]),
+            "{}",
+            server["ip"]
+        );
+    }
+    for client in truth["clients"].as_array().unwrap() {
+        let a = asset(&client["ip"]);
+        for name in ["application_uri", "application_name"] {
+            assert_eq!(a["identity"][name], client[name], "{} {name}", client["ip"]);
+        }
+        assert_eq!(
+            certificates(a),
+            string_set(&client["certificates"]),
+            "{}",
+            client["ip"]
+        );
+    }
+    // The engineering station's legacy certificate is read as what it is.
+    let legacy = assets
+        .iter()
+        .flat_map(|a| a["opcua"]["certificates"].as_array().into_iter().flatten())
+        .find(|c| c["key_bits"] == 1024)
+        .expect("the RSA-1024 client certificate");
+    assert_eq!(legacy["signature_algorithm"], "sha1WithRSAEncryption");
+    assert_eq!(legacy["self_signed"], true);
+    // The password went over the wire in clear; the sensor must never repeat it.
+    let json = report.to_string();
+    assert!(!json.contains("Line1-Maint!2026"));
+    let out = faro_e2e::sensor(&["analyze", pcap.to_str().unwrap()]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Line1-Maint!2026"));
+    assert!(
+        std::fs::read(&pcap)
+            .unwrap()
+            .windows(16)
+            .any(|w| w == b"Line1-Maint!2026")
+    );
+}
