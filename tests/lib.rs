@@ -165,6 +165,25 @@ pub fn truth_rows(file: &str) -> Vec<TruthRow> {
         .collect()
 }
 
+/// A field of a truth row; empty when tshark left it blank.
+pub fn truth_field<'a>(row: &'a TruthRow, name: &str) -> &'a str {
+    row.get(name).map(String::as_str).unwrap_or("")
+}
+
+/// The values of a field of a truth row (several PDUs in one frame are joined with `,`).
+pub fn truth_values<'a>(row: &'a TruthRow, name: &str) -> Vec<&'a str> {
+    truth_field(row, name)
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Field `a` of a truth row, or `b` when `a` is blank (IPv4 or IPv6 addresses, TCP or UDP ports).
+pub fn truth_either<'a>(row: &'a TruthRow, a: &str, b: &str) -> &'a str {
+    let v = truth_field(row, a);
+    if v.is_empty() { truth_field(row, b) } else { v }
+}
+
 /// Server ports tshark used for `dissector` in a capture: the default plus decode-as rules.
 pub fn server_ports(summary: &TruthSummary, default: u16, dissector: &str) -> Vec<u16> {
     let mut ports = vec![default];

@@ -12,25 +12,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use faro_e2e::{
-    EdgeCounts, Explained, TruthRow, analyze_json, count_differences, report_counts, shared_pcaps,
+    EdgeCounts, Explained, analyze_json, count_differences, report_counts, shared_pcaps,
     truth_rows, truth_summary,
 };
 
-fn field<'a>(row: &'a TruthRow, name: &str) -> &'a str {
-    row.get(name).map(String::as_str).unwrap_or("")
-}
-
-fn values<'a>(row: &'a TruthRow, name: &str) -> Vec<&'a str> {
-    field(row, name)
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
-fn either<'a>(row: &'a TruthRow, a: &str, b: &str) -> &'a str {
-    let v = field(row, a);
-    if v.is_empty() { field(row, b) } else { v }
-}
+use faro_e2e::{truth_either as either, truth_values as values};
 
 struct Frame {
     /// The master's address.

@@ -19,21 +19,7 @@ use faro_e2e::{
     server_ports, shared_pcaps, truth_rows, truth_summary,
 };
 
-fn field<'a>(row: &'a TruthRow, name: &str) -> &'a str {
-    row.get(name).map(String::as_str).unwrap_or("")
-}
-
-fn values<'a>(row: &'a TruthRow, name: &str) -> Vec<&'a str> {
-    field(row, name)
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
-fn either<'a>(row: &'a TruthRow, a: &str, b: &str) -> &'a str {
-    let v = field(row, a);
-    if v.is_empty() { field(row, b) } else { v }
-}
+use faro_e2e::{truth_either as either, truth_field as field, truth_values as values};
 
 /// One frame of tshark's dissection, oriented by the server port.
 struct Frame {

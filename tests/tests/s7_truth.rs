@@ -20,16 +20,10 @@ use faro_e2e::{
 /// ISO-on-TCP's port: the server side of S7 connections in these captures.
 const S7_PORT: u16 = 102;
 
-fn field<'a>(row: &'a TruthRow, name: &str) -> &'a str {
-    row.get(name).map(String::as_str).unwrap_or("")
-}
+use faro_e2e::truth_field as field;
 
 fn values<'a>(row: &'a TruthRow, name: &str) -> std::vec::IntoIter<&'a str> {
-    let v: Vec<&str> = field(row, name)
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .collect();
-    v.into_iter()
+    faro_e2e::truth_values(row, name).into_iter()
 }
 
 fn hex(value: &str) -> u32 {
