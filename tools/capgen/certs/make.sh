@@ -16,6 +16,9 @@
 #   legacy-client.der (d) weak legacy client: RSA-1024, sha1WithRSAEncryption,
 #                     self-signed, expired (2010-01-01..2015-01-01),
 #                     CN=Engineering Station, SAN URI urn:faro:plant:engineering
+#   historian.der     (e) RSA-2048, sha256WithRSAEncryption, self-signed, not yet
+#                     valid (2030-01-01..2040-01-01): a server whose clock or
+#                     issuance is wrong, CN=Historian,O=Faro Test Plant
 #   *.key             the private keys (PEM, unencrypted)
 #
 # Needs only openssl (3.0 is enough: `openssl ca -startdate/-enddate` sets
@@ -69,6 +72,12 @@ basicConstraints = CA:FALSE
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 subjectAltName = URI:urn:faro:plant:engineering
+[ historian_ext ]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment, dataEncipherment
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+subjectAltName = URI:urn:faro:plant:historian
 CNF
   echo "$work/ca.cnf"
 }
@@ -100,8 +109,10 @@ sign client 2002 "/O=Faro Test Plant/CN=Gateway OPC UA Client" 2048 sha256 \
   20240101000000Z 20290101000000Z client_ext ca
 sign legacy-client 3001 "/O=Faro Test Plant/CN=Engineering Station" 1024 sha1 \
   20100101000000Z 20150101000000Z legacy_ext
+sign historian 1002 "/O=Faro Test Plant/CN=Historian" 2048 sha256 \
+  20300101000000Z 20400101000000Z historian_ext
 
-for cert in server ca client legacy-client; do
+for cert in server ca client legacy-client historian; do
   echo "$cert.der"
   openssl x509 -in "$cert.der" -inform DER -noout -subject -issuer -dates -fingerprint -sha1
   openssl x509 -in "$cert.der" -inform DER -noout -fingerprint -sha256

@@ -17,7 +17,8 @@
 //! - The gateway `10.20.2.40` opens a Basic256Sha256 channel: its OPN sends the chain
 //!   `certs/client.der` + `certs/ca.der` and the SHA-1 thumbprint of server A's certificate;
 //!   everything after the security headers is ciphertext.
-//! - Server B `10.20.1.11:48010` (`urn:faro:plant:historian`, no certificate, one None
+//! - Server B `10.20.1.11:48010` (`urn:faro:plant:historian`, a certificate not valid before
+//!   2030 (`certs/historian.der`), one None
 //!   endpoint) is asked for endpoints and read by the HMI, and read by `10.20.2.21` on a
 //!   connection open before the capture started (no handshake, no HEL, no OPN).
 //! - `10.20.2.50` says HEL with an endpoint URL server A does not serve and
@@ -59,6 +60,8 @@ pub(crate) const SERVER_CERTIFICATE: &[u8] = include_bytes!("../../certs/server.
 pub(crate) const GATEWAY_CERTIFICATE: &[u8] = include_bytes!("../../certs/client.der");
 pub(crate) const CA_CERTIFICATE: &[u8] = include_bytes!("../../certs/ca.der");
 pub(crate) const LEGACY_CERTIFICATE: &[u8] = include_bytes!("../../certs/legacy-client.der");
+/// The historian's certificate is not valid before 2030: a wrong clock or issuance.
+pub(crate) const HISTORIAN_CERTIFICATE: &[u8] = include_bytes!("../../certs/historian.der");
 
 const fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(a, b, c, d))
@@ -141,7 +144,7 @@ const ENDPOINTS_A: [Endpoint<'static>; 3] = [
 const ENDPOINTS_B: [Endpoint<'static>; 1] = [Endpoint {
     url: URL_B,
     server: SERVER_B_APP,
-    certificate: None,
+    certificate: Some(HISTORIAN_CERTIFICATE),
     mode: Mode::None,
     policy: POLICY_NONE,
     tokens: &[TokenType::Anonymous],
@@ -186,7 +189,7 @@ const B: ServerSide<'static> = ServerSide {
     host: SERVER_B,
     port: HISTORIAN_PORT,
     application: SERVER_B_APP,
-    certificate: None,
+    certificate: Some(HISTORIAN_CERTIFICATE),
     endpoints: &ENDPOINTS_B,
 };
 
