@@ -1,7 +1,7 @@
 //! `faro-sensor`: the passive OT network sensor's command line.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 /// Exit status when an input could not be read (the others were still analysed).
 const EXIT_INPUT_ERROR: u8 = 2;
+
+/// Exit status when the configuration file has problems.
+const EXIT_CONFIG_ERROR: u8 = 2;
+
+/// The sensor's rule ids, against which silenced rules in the configuration
+/// are checked (empty: not checked).
+const KNOWN_RULES: &[&str] = &[];
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +38,15 @@ struct Cli {
 enum Command {
     /// Analyse capture files (pcap or pcapng) and print the OT inventory.
     Analyze(AnalyzeArgs),
+    /// Check an appliance configuration file and report every problem in it.
+    CheckConfig(CheckConfigArgs),
+}
+
+#[derive(clap::Args)]
+struct CheckConfigArgs {
+    /// The configuration file (TOML; see firmware-config/faro.example.toml).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -64,6 +80,30 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Analyze(args) => analyze(args),
+        Command::CheckConfig(args) => check_config(&args.file),
+    }
+}
+
+/// Prints `FILE: ok (…)`, or every problem on stderr and fails.
+fn check_config(file: &Path) -> ExitCode {
+    match faro_firmware_config::load(file, KNOWN_RULES) {
+        Ok(config) => {
+            println!(
+                "{}: ok ({} zones, {} known assets, {} policy rules)",
+                file.display(),
+                config.zones.len(),
+                config.assets.len(),
+                config.policy.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            let mut stderr = std::io::stderr().lock();
+            for problem in &errors.problems {
+                let _ = writeln!(stderr, "{problem}");
+            }
+            ExitCode::from(EXIT_CONFIG_ERROR)
+        }
     }
 }
 
