@@ -119,7 +119,7 @@ fn example_with_its_uplink_enabled_is_valid() {
 #[test]
 fn example_rule_ids_are_checked_when_known() {
     let text = std::fs::read_to_string(example_path()).unwrap();
-    let rules = ["opcua.channel_without_security", "s7comm.program_download"];
+    let rules = ["opcua.channel_without_security", "s7.program_download"];
     assert!(parse(&text, &example_path(), &rules).is_ok());
     let err = parse(&text, &example_path(), &["modbus.write"]).unwrap_err();
     assert_eq!(err.problems.len(), 2, "{err}");
@@ -182,8 +182,8 @@ fn queries_answer_from_the_example() {
 
     assert!(config.is_silenced("opcua.channel_without_security", ip("10.10.2.3")));
     assert!(!config.is_silenced("opcua.channel_without_security", ip("10.10.2.30")));
-    assert!(config.is_silenced("s7comm.program_download", ip("10.10.3.15")));
-    assert!(!config.is_silenced("s7comm.program_download", ip("10.10.3.16")));
+    assert!(config.is_silenced("s7.program_download", ip("10.10.3.15")));
+    assert!(!config.is_silenced("s7.program_download", ip("10.10.3.16")));
 
     let zone = |name: &str| config.zones.iter().find(|z| z.name == name);
     assert!(config.allows(zone("scada"), zone("control"), "modbus", Access::Write));

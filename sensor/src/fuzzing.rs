@@ -52,7 +52,7 @@ pub fn pipeline(data: &[u8]) {
         max_ranges_per_table: 4,
         ..CapacityLimits::default()
     };
-    let mut pipeline = Pipeline::new(limits);
+    let mut pipeline = Pipeline::new(limits).with_max_findings(16);
     let mut ts = 1_700_000_000_000_000_000u64;
     while let (Some(len), Some(after)) = (rest.get(..2), rest.get(2..)) {
         let len = usize::from(u16::from_be_bytes([
@@ -71,8 +71,54 @@ pub fn pipeline(data: &[u8]) {
         );
         ts += 1_000_000;
     }
-    let outcome = pipeline.finish();
-    let report = Report::new(Vec::new(), &outcome.inventory, outcome.stats);
+    let mut outcome = pipeline.finish();
+    // The rules run over whatever the frames made of the inventory, in a
+    // configuration with zones and a policy so every rule is evaluated.
+    static CONFIG: std::sync::OnceLock<faro_firmware_config::Config> = std::sync::OnceLock::new();
+    let config = CONFIG.get_or_init(fuzz_config);
+    outcome.findings.evaluate(
+        &mut outcome.inventory,
+        config,
+        outcome.observed,
+        &mut outcome.stats.shed,
+    );
+    let findings = outcome.findings.reports(&outcome.inventory, config);
+    let report = Report::new(Vec::new(), &outcome.inventory, outcome.stats, findings);
     let _ = serde_json::to_string(&report);
     let _ = table::render(&report);
+}
+
+/// Two zones at different Purdue levels, a read-only policy, a silenced rule.
+fn fuzz_config() -> faro_firmware_config::Config {
+    const TEXT: &str = r#"
+[sensor]
+id = "fuzz"
+site = "fuzz"
+
+[[zones]]
+name = "control"
+cidrs = ["10.0.0.0/16", "fd00::/16"]
+purdue_level = 1
+
+[[zones]]
+name = "operations"
+cidrs = ["10.1.0.0/16"]
+purdue_level = 3
+
+[[policy]]
+from = "any"
+to = "control"
+protocol = "any"
+access = ["read"]
+
+[[silence]]
+rule = "modbus.write"
+address = "10.0.0.1"
+reason = "fuzzing"
+
+[findings]
+learning_period_secs = 0
+"#;
+    faro_firmware_config::parse(TEXT, std::path::Path::new("fuzz.toml"), &[])
+        .unwrap_or_else(|_| faro_firmware_config::Config::for_analyze())
 }

@@ -5,6 +5,7 @@ pub mod capture;
 pub mod decode;
 pub mod dissect;
 pub mod error;
+pub mod findings;
 pub mod flow;
 #[doc(hidden)]
 pub mod fuzzing;

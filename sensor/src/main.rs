@@ -6,10 +6,11 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use faro_firmware_config::CapacityLimits;
+use faro_firmware_config::Config;
 use faro_sensor::Pipeline;
 use faro_sensor::capture::CaptureFile;
 use faro_sensor::decode::LinkType;
+use faro_sensor::findings::rules;
 use faro_sensor::report::{InputReport, Report, table};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -18,10 +19,6 @@ const EXIT_INPUT_ERROR: u8 = 2;
 
 /// Exit status when the configuration file has problems.
 const EXIT_CONFIG_ERROR: u8 = 2;
-
-/// The sensor's rule ids, against which silenced rules in the configuration
-/// are checked (empty: not checked).
-const KNOWN_RULES: &[&str] = &[];
 
 #[derive(Parser)]
 #[command(
@@ -74,6 +71,11 @@ struct AnalyzeArgs {
     /// Never draw a progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Appliance configuration (zones, known assets, policy, silenced rules,
+    /// limits); without one, the private address ranges are the plant and
+    /// there is no policy.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -86,7 +88,7 @@ fn main() -> ExitCode {
 
 /// Prints `FILE: ok (…)`, or every problem on stderr and fails.
 fn check_config(file: &Path) -> ExitCode {
-    match faro_firmware_config::load(file, KNOWN_RULES) {
+    match faro_firmware_config::load(file, &rules::ids()) {
         Ok(config) => {
             println!(
                 "{}: ok ({} zones, {} known assets, {} policy rules)",
@@ -167,7 +169,17 @@ impl Progress {
 }
 
 fn analyze(args: AnalyzeArgs) -> ExitCode {
-    let mut limits = CapacityLimits::default();
+    let config = match &args.config {
+        Some(path) => match faro_firmware_config::load(path, &rules::ids()) {
+            Ok(config) => config,
+            Err(errors) => {
+                eprintln!("{errors}");
+                return ExitCode::from(EXIT_CONFIG_ERROR);
+            }
+        },
+        None => Config::for_analyze(),
+    };
+    let mut limits = config.limits.clone();
     if let Some(n) = args.max_flows {
         limits.max_flows = n;
     }
@@ -181,7 +193,7 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         .map(|m| m.len())
         .sum();
     let mut progress = Progress::new(total, !args.no_progress);
-    let mut pipeline = Pipeline::new(limits);
+    let mut pipeline = Pipeline::new(limits).with_max_findings(config.findings.max_findings);
     let mut inputs = Vec::new();
     let mut failed = false;
     for path in &args.files {
@@ -225,8 +237,15 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         inputs.push(input);
     }
     progress.finish();
-    let outcome = pipeline.finish();
-    let report = Report::new(inputs, &outcome.inventory, outcome.stats);
+    let mut outcome = pipeline.finish();
+    outcome.findings.evaluate(
+        &mut outcome.inventory,
+        &config,
+        outcome.observed,
+        &mut outcome.stats.shed,
+    );
+    let findings = outcome.findings.reports(&outcome.inventory, &config);
+    let report = Report::new(inputs, &outcome.inventory, outcome.stats, findings);
     let rendered = match args.format {
         Format::Json => match serde_json::to_string_pretty(&report) {
             Ok(json) => json + "\n",

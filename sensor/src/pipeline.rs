@@ -6,6 +6,7 @@ use faro_firmware_config::CapacityLimits;
 use crate::capture::Frame;
 use crate::decode::{self, Decoded, LinkType, Packet, TcpFlags, Transport};
 use crate::dissect::{self, Analysis, App, FlowEnds, FrameInfo};
+use crate::findings::Findings;
 use crate::flow::{Endpoint, Flow, FlowKey, FlowTable, Side, Stream, TransportProto};
 use crate::inventory::Inventory;
 use crate::reassembly::{Budget, Chunk, HoldLimits, ReassemblyContext};
@@ -33,7 +34,14 @@ pub struct Outcome {
     pub inventory: Inventory,
     /// Counters.
     pub stats: Stats,
+    /// Findings raised by requests (the state rules are applied by [`Findings::evaluate`]).
+    pub findings: Findings,
+    /// Capture time of the first and last frame.
+    pub observed: Option<(u64, u64)>,
 }
+
+/// Findings kept when no configuration says otherwise.
+pub const DEFAULT_MAX_FINDINGS: usize = 4096;
 
 /// The sensor's packet pipeline.
 pub struct Pipeline {
@@ -56,11 +64,19 @@ impl Pipeline {
                 analysis: Analysis {
                     inventory: Inventory::new(&limits),
                     message_budget: Budget::new(limits.message_budget_bytes),
+                    findings: Findings::new(DEFAULT_MAX_FINDINGS),
+                    observed: None,
                     stats: Stats::default(),
                     limits,
                 },
             },
         }
+    }
+
+    /// The same pipeline keeping at most `max` findings.
+    pub fn with_max_findings(mut self, max: usize) -> Self {
+        self.shared.analysis.findings = Findings::new(max);
+        self
     }
 
     /// Counters so far.
@@ -70,7 +86,13 @@ impl Pipeline {
 
     /// Processes one captured frame.
     pub fn process(&mut self, link: LinkType, frame: &Frame<'_>) {
-        let stats = &mut self.shared.analysis.stats;
+        let analysis = &mut self.shared.analysis;
+        let ts = frame.ts_nanos;
+        analysis.observed = Some(match analysis.observed {
+            Some((first, last)) => (first.min(ts), last.max(ts)),
+            None => (ts, ts),
+        });
+        let stats = &mut analysis.stats;
         stats.packets += 1;
         stats.bytes += u64::from(frame.wire_len);
         while let Some((key, flow)) = self.flows.pop_expired(frame.ts_nanos) {
@@ -123,9 +145,12 @@ impl Pipeline {
         while let Some((key, flow)) = self.flows.pop_oldest() {
             self.close_flow(&key, flow);
         }
+        let analysis = self.shared.analysis;
         Outcome {
-            inventory: self.shared.analysis.inventory,
-            stats: self.shared.analysis.stats,
+            inventory: analysis.inventory,
+            stats: analysis.stats,
+            findings: analysis.findings,
+            observed: analysis.observed,
         }
     }
 

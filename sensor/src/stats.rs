@@ -226,4 +226,6 @@ pub struct Shed {
     pub opcua_messages: u64,
     /// OPC UA endpoints, URLs, certificates or names not recorded because a list was full.
     pub opcua_values: u64,
+    /// Findings not raised because the findings table was full.
+    pub findings: u64,
 }

@@ -318,6 +318,12 @@ fn on_fragment(
         }
     }
     analysis.stats.shed.edge_objects += objects_shed;
+    // A malformed request is counted, never a finding.
+    if request && parsed.anomalies.is_empty() {
+        if let Some(edge) = ids.edge {
+            super::well_formed_request(analysis, edge, Protocol::Dnp3, key, ts);
+        }
+    }
     if !request {
         if let Some(outstation) = analysis.inventory.asset_mut(ids.server, ts) {
             apply_outstation(outstation, &parsed, saw_attributes);

@@ -9,8 +9,9 @@ pub mod s7;
 use faro_firmware_config::CapacityLimits;
 use faro_protocols::{Framing, Probe};
 
+use crate::findings::Findings;
 use crate::flow::{Endpoint, TransportProto};
-use crate::inventory::{AssetId, EdgeId, EdgePath, Inventory, Protocol, Role};
+use crate::inventory::{AssetId, EdgeId, EdgePath, FunctionKey, Inventory, Protocol, Role};
 use crate::reassembly::Budget;
 use crate::stats::Stats;
 
@@ -200,6 +201,7 @@ pub fn flow_ids(
     let edge = inventory.edge_for(path, ts, shed);
     if let Some(edge) = edge.and_then(|id| inventory.edge_mut(id, ts)) {
         edge.flows += 1;
+        edge.sample_flow.get_or_insert(*ends);
     }
     Some(FlowIds {
         client,
@@ -253,6 +255,67 @@ impl FlowBinding {
     }
 }
 
+/// Counts a request on the flow's edge and, when it is well formed (no
+/// anomaly), hands it to the findings rules: a malformed PDU is counted, never
+/// a finding.
+pub fn count_request(
+    analysis: &mut Analysis,
+    ids: &FlowIds,
+    protocol: Protocol,
+    key: FunctionKey,
+    ts: u64,
+    well_formed: bool,
+) {
+    let Some(edge) = ids.edge else {
+        return;
+    };
+    if let Some(counters) = analysis.inventory.edge_mut(edge, ts) {
+        counters.function(key).requests += 1;
+    }
+    if well_formed {
+        well_formed_request(analysis, edge, protocol, key, ts);
+    }
+}
+
+/// A well-formed request: counted by access class on its edge (what the
+/// zone, policy and engineering rules look at) and matched against the rules.
+pub fn well_formed_request(
+    analysis: &mut Analysis,
+    edge: EdgeId,
+    protocol: Protocol,
+    key: FunctionKey,
+    ts: u64,
+) {
+    if let Some(entry) = analysis.inventory.edge_mut(edge, ts) {
+        entry.count_access(crate::findings::rules::access_class(protocol, key));
+    }
+    analysis
+        .findings
+        .on_request(edge, protocol, key, ts, &mut analysis.stats.shed);
+}
+
+/// Records an object a request named (a PI service, a block, a diagnostics
+/// sub-function) on the flow's edge, and hands it to the findings rules.
+pub fn count_request_object(
+    analysis: &mut Analysis,
+    ids: &FlowIds,
+    protocol: Protocol,
+    object: &str,
+    ts: u64,
+) {
+    let Some(edge) = ids.edge else {
+        return;
+    };
+    if let Some(entry) = analysis.inventory.edge_mut(edge, ts) {
+        if !entry.count_object(object) {
+            analysis.stats.shed.edge_objects += 1;
+        }
+    }
+    analysis
+        .findings
+        .on_object(edge, protocol, object, ts, &mut analysis.stats.shed);
+}
+
 /// What dissectors update: the inventory and the counters.
 pub struct Analysis {
     /// Assets and edges.
@@ -261,6 +324,10 @@ pub struct Analysis {
     pub stats: Stats,
     /// Bytes of application messages being assembled, across flows.
     pub message_budget: Budget,
+    /// Findings raised so far.
+    pub findings: Findings,
+    /// Capture time of the first and last frame, nanoseconds since the epoch.
+    pub observed: Option<(u64, u64)>,
     /// Capacity limits.
     pub limits: CapacityLimits,
 }

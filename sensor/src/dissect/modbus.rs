@@ -232,6 +232,18 @@ impl ModbusFlow {
                 analysis.stats.shed.address_ranges += 1;
             }
         }
+        // A malformed request is counted, never a finding.
+        if direction == Direction::Request && message.anomalies.is_empty() {
+            if let Some(edge) = ids.edge {
+                let key = FunctionKey::Code(code);
+                super::well_formed_request(analysis, edge, Protocol::Modbus, key, ts);
+            }
+            // Diagnostics sub-functions (restart, listen-only, clear) are what the rules look at.
+            if let Body::Diagnostics { sub_function, .. } = &message.body {
+                let object = format!("diag-{sub_function:#06x}");
+                super::count_request_object(analysis, &ids, Protocol::Modbus, &object, ts);
+            }
+        }
     }
 
     fn remember_request(&mut self, message: &modbus::Message<'_>, analysis: &mut Analysis) {

@@ -479,9 +479,8 @@ impl OpcUaFlow {
         }
         self.pending.push_back((request_id, id));
         let (client, server) = (at.ids.client, at.ids.server);
-        if let Some(edge) = at.ids.edge.and_then(|e| analysis.inventory.edge_mut(e, ts)) {
-            edge.function(FunctionKey::Code(id.0)).requests += 1;
-        }
+        let key = FunctionKey::Code(id.0);
+        super::count_request(analysis, &at.ids, Protocol::OpcUa, key, ts, true);
         match decoded {
             Service::OpenSecureChannelRequest(open) => {
                 let mode = wire_name(open.security_mode.0, open.security_mode.name());

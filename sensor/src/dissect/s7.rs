@@ -10,7 +10,8 @@ use faro_protocols::s7::szl::{self, SzlRecord};
 use faro_protocols::s7::{self, Payload, plus, tpkt};
 
 use super::{
-    Analysis, FlowBinding, FlowEnds, FlowIds, FrameInfo, Orientation, StreamEvent, frame_stream,
+    Analysis, FlowBinding, FlowEnds, FlowIds, FrameInfo, Orientation, StreamEvent, count_request,
+    count_request_object, frame_stream,
 };
 use crate::inventory::{Asset, FunctionKey, Protocol, Role};
 
@@ -272,14 +273,10 @@ impl S7Flow {
                 FunctionKey::Code(_) => analysis.stats.s7.jobs += 1,
             }
             self.remember(header.pdu_ref, key, analysis);
-            count(&ids, key, frame.ts, analysis, |c| c.requests += 1);
-            if let Some(object) = request_object(key, message) {
-                let edge = ids
-                    .edge
-                    .and_then(|id| analysis.inventory.edge_mut(id, frame.ts));
-                if edge.is_some_and(|edge| !edge.count_object(&object)) {
-                    analysis.stats.shed.edge_objects += 1;
-                }
+            let well_formed = message.anomalies.is_empty();
+            count_request(analysis, &ids, Protocol::S7comm, key, frame.ts, well_formed);
+            if let Some(object) = request_object(key, message).filter(|_| well_formed) {
+                count_request_object(analysis, &ids, Protocol::S7comm, &object, frame.ts);
             }
             return;
         }
@@ -359,7 +356,15 @@ impl S7Flow {
         match opcode {
             Some(plus::Opcode::REQUEST) => {
                 analysis.stats.s7.plus_requests += 1;
-                count(&ids, key, frame.ts, analysis, |c| c.requests += 1);
+                let well_formed = message.anomalies.is_empty();
+                count_request(
+                    analysis,
+                    &ids,
+                    Protocol::S7commPlus,
+                    key,
+                    frame.ts,
+                    well_formed,
+                );
             }
             Some(plus::Opcode::RESPONSE | plus::Opcode::RESPONSE2) => {
                 analysis.stats.s7.responses += 1;

@@ -80,11 +80,13 @@ pub enum Role {
     OpcUaServer,
     /// Opens OPC UA sessions: an HMI, MES, historian collector or engineering tool.
     OpcUaClient,
+    /// Downloads or uploads programs, or changes operating modes: an engineering station.
+    EngineeringStation,
 }
 
 impl Role {
     /// Every role, in output order.
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 9] = [
         Role::ModbusServer,
         Role::ModbusClient,
         Role::Plc,
@@ -93,6 +95,7 @@ impl Role {
         Role::Dnp3Outstation,
         Role::OpcUaServer,
         Role::OpcUaClient,
+        Role::EngineeringStation,
     ];
 
     /// The name used in output.
@@ -106,6 +109,7 @@ impl Role {
             Role::Dnp3Outstation => "dnp3_outstation",
             Role::OpcUaServer => "opcua_server",
             Role::OpcUaClient => "opcua_client",
+            Role::EngineeringStation => "engineering_station",
         }
     }
 
@@ -232,6 +236,11 @@ impl Asset {
                 self.vlans.sort_unstable();
             }
         }
+    }
+
+    /// Records a role that no protocol implies (a behaviour, such as an engineering station's).
+    pub fn add_tag(&mut self, role: Role) {
+        self.roles |= role.bit();
     }
 
     /// The asset's OPC UA details, created on first use.
@@ -393,6 +402,10 @@ pub struct Edge {
     pub secure_authentication: Option<bool>,
     /// OPC UA: security policies, modes and identity tokens used, status codes.
     pub opcua: Option<Box<opcua::OpcUaEdge>>,
+    /// The first flow that carried it, as evidence for findings.
+    pub sample_flow: Option<crate::dissect::FlowEnds>,
+    /// Well-formed requests by access class: read, write, program, control.
+    pub access: [u64; 4],
     /// Capture time first seen, nanoseconds since the epoch.
     pub first_seen: u64,
     /// Capture time last seen, nanoseconds since the epoch.
@@ -433,6 +446,18 @@ impl Edge {
     pub fn touch(&mut self, ts: u64) {
         self.first_seen = self.first_seen.min(ts);
         self.last_seen = self.last_seen.max(ts);
+    }
+
+    /// Counts a well-formed request of access class `access`.
+    pub fn count_access(&mut self, access: faro_firmware_config::Access) {
+        if let Some(count) = self.access.get_mut(access as usize) {
+            *count += 1;
+        }
+    }
+
+    /// Well-formed requests of access class `access`.
+    pub fn access_count(&self, access: faro_firmware_config::Access) -> u64 {
+        self.access.get(access as usize).copied().unwrap_or(0)
     }
 
     /// The edge's OPC UA details, created on first use.
@@ -556,6 +581,8 @@ impl Inventory {
             protected: false,
             secure_authentication: (protocol == Protocol::Dnp3).then_some(false),
             opcua: None,
+            sample_flow: None,
+            access: [0; 4],
             first_seen: ts,
             last_seen: ts,
         });
@@ -590,6 +617,21 @@ impl Inventory {
     /// Every edge, in order of first appearance.
     pub fn edges(&self) -> &[Edge] {
         &self.edges
+    }
+
+    /// The edge with id `id`.
+    pub fn edge(&self, id: EdgeId) -> Option<&Edge> {
+        self.edges.get(id.0 as usize)
+    }
+
+    /// Every asset with its id.
+    pub fn assets_with_ids(&self) -> impl Iterator<Item = (AssetId, &Asset)> {
+        (0u32..).map(AssetId).zip(self.assets.iter())
+    }
+
+    /// Every edge with its id.
+    pub fn edges_with_ids(&self) -> impl Iterator<Item = (EdgeId, &Edge)> {
+        (0u32..).map(EdgeId).zip(self.edges.iter())
     }
 }
 
@@ -655,6 +697,7 @@ mod tests {
             (Role::Dnp3Outstation, Protocol::Dnp3),
             (Role::OpcUaServer, Protocol::OpcUa),
             (Role::OpcUaClient, Protocol::OpcUa),
+            (Role::EngineeringStation, Protocol::S7comm),
         ];
         for (role, protocol) in pairs {
             asset.add_role(role, protocol);

@@ -71,6 +71,15 @@ pub struct CertificateInfo {
     pub sha256: String,
     /// Where it was seen: `open_secure_channel`, `create_session`, `get_endpoints`, `identity_token`.
     pub seen_in: BTreeSet<&'static str>,
+    /// Not before and not after, unix seconds.
+    #[serde(skip)]
+    pub validity: (i64, i64),
+    /// Signed with MD5 or SHA-1.
+    #[serde(skip)]
+    pub weak_signature: bool,
+    /// RSA under 2048 bits.
+    #[serde(skip)]
+    pub weak_key: bool,
 }
 
 impl CertificateInfo {
@@ -94,6 +103,9 @@ impl CertificateInfo {
             sha1: certificate::hex(&certificate.sha1),
             sha256: certificate::hex(&certificate.sha256),
             seen_in: BTreeSet::from([seen_in]),
+            validity: (certificate.not_before, certificate.not_after),
+            weak_signature: certificate.weak_signature(),
+            weak_key: certificate.weak_key(),
         }
     }
 }
@@ -254,6 +266,24 @@ impl OpcUaEdge {
             return true;
         };
         count_bounded(&mut self.encrypted_secrets, &text)
+    }
+
+    /// The security modes of the edge's channels: those read from
+    /// OpenSecureChannel requests, and for each secured policy (whose request
+    /// is encrypted) the mode of the server's endpoint with that policy, when
+    /// the server offers only one.
+    pub fn modes_with(&self, server: Option<&OpcUaAsset>) -> BTreeSet<String> {
+        let mut modes = self.security_modes.clone();
+        let none = String::from_utf8_lossy(faro_protocols::opcua::secure::POLICY_PREFIX) + "None";
+        for policy in &self.security_policies {
+            if *policy == none {
+                continue;
+            }
+            if let Some(mode) = server.and_then(|s| s.mode_of_policy(policy)) {
+                modes.insert(mode.to_owned());
+            }
+        }
+        modes
     }
 
     /// Counts a bad status code by name; false when shed.

@@ -42,8 +42,61 @@ pub struct Report {
     pub assets: Vec<AssetReport>,
     /// Edges, ordered by client, server, port and protocol.
     pub edges: Vec<EdgeReport>,
+    /// Exposure findings, most severe first.
+    pub findings: Vec<FindingReport>,
+    /// Findings the configuration silenced (not listed).
+    pub findings_silenced: u64,
     /// Counters.
     pub stats: Stats,
+}
+
+/// A finding as reported.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingReport {
+    /// Rule id.
+    pub rule: &'static str,
+    /// The rule's title.
+    pub title: &'static str,
+    /// `info`, `low`, `medium`, `high` or `critical`.
+    pub severity: &'static str,
+    /// MITRE ATT&CK for ICS technique ids.
+    pub attack: &'static [&'static str],
+    /// What to do about it.
+    pub remediation: &'static str,
+    /// The asset it concerns (IP address), when about an asset.
+    pub asset: Option<String>,
+    /// The edge it concerns, when about an edge.
+    pub edge: Option<EdgeRef>,
+    /// What was seen.
+    pub evidence: Evidence,
+}
+
+/// Names an edge.
+#[derive(Debug, Clone, Serialize)]
+pub struct EdgeRef {
+    /// Client IP.
+    pub client: String,
+    /// Server IP.
+    pub server: String,
+    /// Server port.
+    pub server_port: u16,
+    /// Protocol name.
+    pub protocol: &'static str,
+}
+
+/// The evidence of a finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    /// RFC 3339, capture time of the first match.
+    pub first_seen: String,
+    /// RFC 3339, capture time of the last match.
+    pub last_seen: String,
+    /// Matches.
+    pub count: u64,
+    /// One flow that carried it: `tcp 10.0.0.1:50000 -> 10.0.0.2:502`.
+    pub sample_flow: Option<String>,
+    /// Decoded values that matched (function, object, setting, certificate…).
+    pub values: Vec<String>,
 }
 
 /// An asset as reported.
@@ -201,8 +254,14 @@ pub fn function_name(protocol: Protocol, key: FunctionKey) -> Option<&'static st
 }
 
 impl Report {
-    /// Builds the report from an analysis.
-    pub fn new(inputs: Vec<InputReport>, inventory: &Inventory, stats: Stats) -> Self {
+    /// Builds the report from an analysis and its findings (as listed by
+    /// [`crate::findings::Findings::reports`]).
+    pub fn new(
+        inputs: Vec<InputReport>,
+        inventory: &Inventory,
+        stats: Stats,
+        findings: (Vec<FindingReport>, u64),
+    ) -> Self {
         let mut assets: Vec<&Asset> = inventory.assets().iter().collect();
         assets.sort_by_key(|a| a.ip);
         let assets = assets.into_iter().map(asset_report).collect();
@@ -227,6 +286,8 @@ impl Report {
             inputs,
             assets,
             edges,
+            findings: findings.0,
+            findings_silenced: findings.1,
             stats,
         }
     }
@@ -315,19 +376,11 @@ fn edge_report(inventory: &Inventory, edge: &Edge) -> Option<EdgeReport> {
     })
 }
 
-/// An edge's OPC UA details. The mode of a secured channel cannot be read
-/// (its OpenSecureChannel request is encrypted): it is the mode of the
-/// server's endpoint with that policy, when the server offers only one.
+/// An edge's OPC UA details, with the modes of its secured channels resolved
+/// from the server's endpoints (see [`OpcUaEdge::modes_with`]).
 fn opcua_edge_report(edge: &OpcUaEdge, server: Option<&OpcUaAsset>) -> OpcUaEdge {
-    let mut report = edge.clone();
-    let none = String::from_utf8_lossy(faro_protocols::opcua::secure::POLICY_PREFIX) + "None";
-    for policy in &edge.security_policies {
-        if *policy == none {
-            continue;
-        }
-        if let Some(mode) = server.and_then(|s| s.mode_of_policy(policy)) {
-            report.security_modes.insert(mode.to_owned());
-        }
+    OpcUaEdge {
+        security_modes: edge.modes_with(server),
+        ..edge.clone()
     }
-    report
 }

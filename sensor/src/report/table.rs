@@ -145,6 +145,45 @@ pub fn render(report: &Report) -> String {
     }
     let _ = writeln!(out, "Edges ({})\n{edges}\n", report.edges.len());
 
+    let mut findings = table(&[
+        "Severity", "Rule", "Concerns", "Count", "Evidence", "ATT&CK",
+    ]);
+    for f in &report.findings {
+        let concerns = match (&f.asset, &f.edge) {
+            (Some(asset), _) => asset.clone(),
+            (None, Some(e)) => format!(
+                "{} -> {}:{} {}",
+                e.client, e.server, e.server_port, e.protocol
+            ),
+            (None, None) => String::new(),
+        };
+        let mut evidence = f.evidence.values.clone();
+        if let Some(flow) = &f.evidence.sample_flow {
+            evidence.push(flow.clone());
+        }
+        findings.add_row(vec![
+            f.severity.to_owned(),
+            format!("{}\n{}", f.rule, f.title),
+            concerns,
+            f.evidence.count.to_string(),
+            evidence.join("\n"),
+            f.attack.join(", "),
+        ]);
+    }
+    let silenced = if report.findings_silenced > 0 {
+        format!(
+            ", {} silenced by the configuration",
+            report.findings_silenced
+        )
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "Findings ({}{silenced})\n{findings}\n",
+        report.findings.len()
+    );
+
     let s = &report.stats;
     let _ = writeln!(
         out,
@@ -178,6 +217,7 @@ pub fn render(report: &Report) -> String {
         ("DNP3 fragments", s.shed.dnp3_fragments),
         ("OPC UA messages", s.shed.opcua_messages),
         ("OPC UA values", s.shed.opcua_values),
+        ("findings", s.shed.findings),
     ];
     let shed: Vec<String> = shed
         .iter()
