@@ -83,7 +83,13 @@ pub fn pipeline(data: &[u8]) {
         &mut outcome.stats.shed,
     );
     let findings = outcome.findings.reports(&outcome.inventory, config);
-    let report = Report::new(Vec::new(), &outcome.inventory, outcome.stats, findings);
+    let report = Report::new(
+        Vec::new(),
+        &outcome.inventory,
+        outcome.stats,
+        findings,
+        config,
+    );
     let _ = serde_json::to_string(&report);
     let _ = table::render(&report);
 }

@@ -37,6 +37,15 @@ enum Command {
     Analyze(AnalyzeArgs),
     /// Check an appliance configuration file and report every problem in it.
     CheckConfig(CheckConfigArgs),
+    /// List the detection rules (ids to silence in the configuration).
+    Rules(RulesArgs),
+}
+
+#[derive(clap::Args)]
+struct RulesArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
 }
 
 #[derive(clap::Args)]
@@ -83,6 +92,45 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Analyze(args) => analyze(args),
         Command::CheckConfig(args) => check_config(&args.file),
+        Command::Rules(args) => list_rules(args.format),
+    }
+}
+
+/// Prints the rule catalogue.
+fn list_rules(format: Format) -> ExitCode {
+    let rendered = match format {
+        Format::Json => {
+            let rules: Vec<serde_json::Value> = rules::RULES
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "rule": r.id,
+                        "protocol": r.protocol.map(|p| p.name()),
+                        "severity": r.severity.name(),
+                        "attack": r.attack,
+                        "title": r.title,
+                        "remediation": r.remediation,
+                    })
+                })
+                .collect();
+            serde_json::Value::Array(rules).to_string() + "\n"
+        }
+        Format::Table => {
+            let mut table = table::table(&["Rule", "Severity", "ATT&CK", "Title"]);
+            for r in rules::RULES {
+                table.add_row([r.id, r.severity.name(), &r.attack.join(", "), r.title]);
+            }
+            format!("{table}\n")
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(rendered.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("faro-sensor: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -245,7 +293,7 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         &mut outcome.stats.shed,
     );
     let findings = outcome.findings.reports(&outcome.inventory, &config);
-    let report = Report::new(inputs, &outcome.inventory, outcome.stats, findings);
+    let report = Report::new(inputs, &outcome.inventory, outcome.stats, findings, &config);
     let rendered = match args.format {
         Format::Json => match serde_json::to_string_pretty(&report) {
             Ok(json) => json + "\n",

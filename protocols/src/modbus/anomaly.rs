@@ -70,6 +70,25 @@ named_flags! {
     }
 }
 
+impl Anomalies {
+    /// The flags that say the ADU's structure is broken (lengths, counts,
+    /// field values), as opposed to unusual but well-formed content (an
+    /// unassigned, reserved or user-defined function, an unknown MEI type).
+    pub const MALFORMED: Anomalies = Anomalies::BAD_PROTOCOL_ID
+        .union(Anomalies::LENGTH_MISMATCH)
+        .union(Anomalies::TRUNCATED_PDU)
+        .union(Anomalies::BYTE_COUNT_MISMATCH)
+        .union(Anomalies::QUANTITY_OUT_OF_RANGE)
+        .union(Anomalies::INVALID_COIL_VALUE)
+        .union(Anomalies::INVALID_FIELD_VALUE)
+        .union(Anomalies::OVERSIZED_ADU);
+
+    /// Whether any flag of [`Anomalies::MALFORMED`] is set.
+    pub fn is_malformed(self) -> bool {
+        self.intersects(Anomalies::MALFORMED)
+    }
+}
+
 /// The `snake_case` name of a single flag, `None` for no flag or several.
 pub fn anomaly_name(flag: Anomalies) -> Option<&'static str> {
     flag.name()

@@ -199,6 +199,19 @@ named_flags! {
     }
 }
 
+impl Anomalies {
+    /// The flags that say the PDU's structure is broken, as opposed to an
+    /// unknown version, opcode or function.
+    pub const MALFORMED: Anomalies = Anomalies::BAD_DIGEST_LENGTH
+        .union(Anomalies::BAD_TRAILER)
+        .union(Anomalies::TRAILING_BYTES);
+
+    /// Whether any flag of [`Anomalies::MALFORMED`] is set.
+    pub fn is_malformed(self) -> bool {
+        self.intersects(Anomalies::MALFORMED)
+    }
+}
+
 /// A decoded S7comm-plus PDU, borrowing from the reassembled COTP user data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Message<'a> {

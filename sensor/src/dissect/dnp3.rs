@@ -319,7 +319,7 @@ fn on_fragment(
     }
     analysis.stats.shed.edge_objects += objects_shed;
     // A malformed request is counted, never a finding.
-    if request && parsed.anomalies.is_empty() {
+    if request && !parsed.anomalies.is_malformed() {
         if let Some(edge) = ids.edge {
             super::well_formed_request(analysis, edge, Protocol::Dnp3, key, ts);
         }

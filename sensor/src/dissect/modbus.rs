@@ -233,7 +233,7 @@ impl ModbusFlow {
             }
         }
         // A malformed request is counted, never a finding.
-        if direction == Direction::Request && message.anomalies.is_empty() {
+        if direction == Direction::Request && !message.anomalies.is_malformed() {
             if let Some(edge) = ids.edge {
                 let key = FunctionKey::Code(code);
                 super::well_formed_request(analysis, edge, Protocol::Modbus, key, ts);

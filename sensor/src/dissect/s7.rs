@@ -273,7 +273,7 @@ impl S7Flow {
                 FunctionKey::Code(_) => analysis.stats.s7.jobs += 1,
             }
             self.remember(header.pdu_ref, key, analysis);
-            let well_formed = message.anomalies.is_empty();
+            let well_formed = !message.anomalies.is_malformed();
             count_request(analysis, &ids, Protocol::S7comm, key, frame.ts, well_formed);
             if let Some(object) = request_object(key, message).filter(|_| well_formed) {
                 count_request_object(analysis, &ids, Protocol::S7comm, &object, frame.ts);
@@ -356,7 +356,7 @@ impl S7Flow {
         match opcode {
             Some(plus::Opcode::REQUEST) => {
                 analysis.stats.s7.plus_requests += 1;
-                let well_formed = message.anomalies.is_empty();
+                let well_formed = !message.anomalies.is_malformed();
                 count_request(
                     analysis,
                     &ids,

@@ -9,7 +9,7 @@ pub mod rules;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use faro_firmware_config::Config;
+use faro_firmware_config::{AssetRole, Config};
 use faro_protocols::opcua::secure::{POLICY_PREFIX, SecurityPolicy};
 
 use crate::dissect::FlowEnds;
@@ -562,9 +562,21 @@ fn edge_condition(
                 .findings
                 .learning_period_secs
                 .saturating_mul(1_000_000_000);
-            let controller = server
-                .roles()
-                .any(|r| matches!(r, Role::Plc | Role::ModbusServer | Role::Dnp3Outstation));
+            // The configuration's role for the server wins over what traffic suggests.
+            let configured = config
+                .known_asset(server.ip, server.mac)
+                .and_then(|known| known.role)
+                .map(|role| {
+                    matches!(
+                        role,
+                        AssetRole::Plc | AssetRole::Rtu | AssetRole::SafetyController
+                    )
+                });
+            let controller = configured.unwrap_or_else(|| {
+                server
+                    .roles()
+                    .any(|r| matches!(r, Role::Plc | Role::ModbusServer | Role::Dnp3Outstation))
+            });
             (controller && edge.first_seen > start.saturating_add(learning)).then(|| {
                 (
                     edge.flows.max(1),

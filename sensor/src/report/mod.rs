@@ -6,6 +6,7 @@ pub mod table;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, UNIX_EPOCH};
 
+use faro_firmware_config::Config;
 use faro_protocols::s7;
 use serde::Serialize;
 use serde::ser::SerializeMap;
@@ -120,10 +121,38 @@ pub struct AssetReport {
     pub posture: BTreeMap<String, String>,
     /// OPC UA: endpoints offered and asked for, certificates.
     pub opcua: Option<OpcUaAssetReport>,
+    /// What the configuration says of it, when it names it.
+    pub known: Option<KnownReport>,
+    /// The configured zone its address falls in.
+    pub zone: Option<ZoneReport>,
     /// RFC 3339, capture time.
     pub first_seen: String,
     /// RFC 3339, capture time.
     pub last_seen: String,
+}
+
+/// A known asset's entry in the configuration.
+#[derive(Debug, Serialize)]
+pub struct KnownReport {
+    /// The operator's name for it.
+    pub name: String,
+    /// Who is responsible for it.
+    pub owner: Option<String>,
+    /// `low`, `medium`, `high` or `critical`.
+    pub criticality: Option<&'static str>,
+    /// The role the configuration gives it.
+    pub role: Option<&'static str>,
+}
+
+/// A configured zone.
+#[derive(Debug, Serialize)]
+pub struct ZoneReport {
+    /// Zone name.
+    pub name: String,
+    /// Purdue level: `0` … `5`, `3.5` for the DMZ.
+    pub purdue_level: &'static str,
+    /// `low`, `medium`, `high` or `critical`.
+    pub criticality: &'static str,
 }
 
 /// An asset's OPC UA details, with what its endpoints offer summed up.
@@ -254,17 +283,21 @@ pub fn function_name(protocol: Protocol, key: FunctionKey) -> Option<&'static st
 }
 
 impl Report {
-    /// Builds the report from an analysis and its findings (as listed by
-    /// [`crate::findings::Findings::reports`]).
+    /// Builds the report from an analysis, its configuration and its findings
+    /// (as listed by [`crate::findings::Findings::reports`]).
     pub fn new(
         inputs: Vec<InputReport>,
         inventory: &Inventory,
         stats: Stats,
         findings: (Vec<FindingReport>, u64),
+        config: &Config,
     ) -> Self {
         let mut assets: Vec<&Asset> = inventory.assets().iter().collect();
         assets.sort_by_key(|a| a.ip);
-        let assets = assets.into_iter().map(asset_report).collect();
+        let assets = assets
+            .into_iter()
+            .map(|asset| asset_report(asset, config))
+            .collect();
         let mut edges: Vec<EdgeReport> = inventory
             .edges()
             .iter()
@@ -293,7 +326,7 @@ impl Report {
     }
 }
 
-fn asset_report(asset: &Asset) -> AssetReport {
+fn asset_report(asset: &Asset, config: &Config) -> AssetReport {
     AssetReport {
         ip: asset.ip.to_string(),
         mac: asset.mac.map(format_mac),
@@ -316,6 +349,19 @@ fn asset_report(asset: &Asset) -> AssetReport {
                 .map(String::from)
                 .collect(),
             token_types: opcua.token_types().into_iter().map(String::from).collect(),
+        }),
+        known: config
+            .known_asset(asset.ip, asset.mac)
+            .map(|known| KnownReport {
+                name: known.name.clone(),
+                owner: known.owner.clone(),
+                criticality: known.criticality.map(|c| c.name()),
+                role: known.role.map(|r| r.name()),
+            }),
+        zone: config.zone_of(asset.ip).map(|zone| ZoneReport {
+            name: zone.name.clone(),
+            purdue_level: zone.purdue_level.name(),
+            criticality: zone.criticality.name(),
         }),
         first_seen: format_time(asset.first_seen),
         last_seen: format_time(asset.last_seen),

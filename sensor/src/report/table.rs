@@ -7,7 +7,8 @@ use comfy_table::{ContentArrangement, Table};
 
 use super::Report;
 
-fn table(header: &[&str]) -> Table {
+/// An empty table in the house style, with `header`.
+pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_style(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
@@ -79,8 +80,15 @@ pub fn render(report: &Report) -> String {
             }
         }
         let posture = posture.join("\n");
+        let mut name = a.ip.clone();
+        if let Some(known) = &a.known {
+            let _ = write!(name, "\n{}", known.name);
+        }
+        if let Some(zone) = &a.zone {
+            let _ = write!(name, "\n{} (level {})", zone.name, zone.purdue_level);
+        }
         assets.add_row(vec![
-            a.ip.clone(),
+            name,
             a.mac.clone().unwrap_or_default(),
             a.vlans
                 .iter()

@@ -34,6 +34,22 @@ named_flags! {
     }
 }
 
+impl Anomalies {
+    /// The flags that say the fragment's structure is broken (object sizes,
+    /// qualifiers, ranges), as opposed to an unknown function or object.
+    pub const MALFORMED: Anomalies = Anomalies::UNKNOWN_OBJECT_LENGTH
+        .union(Anomalies::TRUNCATED_OBJECT)
+        .union(Anomalies::UNSUPPORTED_QUALIFIER)
+        .union(Anomalies::INVALID_RANGE)
+        .union(Anomalies::OBJECT_SIZE_MISMATCH)
+        .union(Anomalies::MALFORMED_OBJECT);
+
+    /// Whether any flag of [`Anomalies::MALFORMED`] is set.
+    pub fn is_malformed(self) -> bool {
+        self.intersects(Anomalies::MALFORMED)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
