@@ -13,6 +13,8 @@
 //! sensor's questions: which zone holds an address, whether a rule is
 //! silenced, whether policy allows a communication.
 
+#[doc(hidden)]
+pub mod fuzzing;
 mod limits;
 mod model;
 mod parse;
