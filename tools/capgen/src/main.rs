@@ -70,8 +70,9 @@ enum Command {
     },
     /// A substation: a SCADA master polling three RTUs over DNP3/TCP (one on TCP 20100, one
     /// picked up mid-stream) and a recloser over DNP3/UDP, with controls, device attributes,
-    /// unsolicited events, a cold restart, Secure Authentication on one RTU and one link frame
-    /// with a bad CRC.
+    /// unsolicited events, a cold restart, Secure Authentication on one RTU, one link frame
+    /// with a bad CRC, and IIN2 health flags (the recloser's event buffer overflow, one RTU's
+    /// corrupt configuration).
     Dnp3 {
         /// Output pcap file.
         #[arg(short, long)]
