@@ -128,6 +128,10 @@ enum Command {
         /// 100 together.
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
         opcua_share: u8,
+        /// Nothing writes: the Modbus sessions send only reads (FC 1 to 4); the S7, DNP3 and
+        /// OPC UA sessions only read anyway (Read Var, class polls, Read).
+        #[arg(long)]
+        read_only: bool,
         #[arg(long, default_value_t = DEFAULT_SEED)]
         seed: u64,
     },
@@ -214,6 +218,7 @@ fn main() -> Result<()> {
             s7_share,
             dnp3_share,
             opcua_share,
+            read_only,
             seed,
         } => {
             if flows == 0 {
@@ -222,13 +227,16 @@ fn main() -> Result<()> {
             if u16::from(s7_share) + u16::from(dnp3_share) + u16::from(opcua_share) > 100 {
                 bail!("--s7-share, --dnp3-share and --opcua-share add up to more than 100");
             }
-            let shares = scenario::polling::Shares {
-                s7: s7_share,
-                dnp3: dnp3_share,
-                opcua: opcua_share,
+            let options = scenario::polling::Options {
+                shares: scenario::polling::Shares {
+                    s7: s7_share,
+                    dnp3: dnp3_share,
+                    opcua: opcua_share,
+                },
+                read_only,
             };
             let mut out = PcapOut::create(&output, LinkType::Ethernet.pcap())?;
-            scenario::polling::generate(&mut out, packets, flows, shares, seed)?;
+            scenario::polling::generate(&mut out, packets, flows, options, seed)?;
             (output, out.finish()?)
         }
         Command::Synflood {

@@ -12,6 +12,10 @@
 //! with their values (100 to 200 bytes each way), each request and each response one chunk in
 //! one segment. Exactly `packets` packets: the capture simply ends when the budget is spent.
 //! With no S7, DNP3 or OPC UA share the capture is what pure Modbus polling always was.
+//!
+//! With `read_only` nothing writes: the Modbus sessions draw only from the reads of the mix
+//! (FC 1 to 4; the S7, DNP3 and OPC UA sessions read only anyway). Without it the capture is
+//! what it always was for the same arguments.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -56,7 +60,7 @@ const LIMITS: Limits = Limits {
     holding_registers: 512,
     input_registers: 256,
 };
-/// Function mix (weights in percent).
+/// Function mix (weights in percent): the reads first, then the writes.
 const MIX: [(FunctionCode, u32); 6] = [
     (FunctionCode::READ_HOLDING_REGISTERS, 46),
     (FunctionCode::READ_INPUT_REGISTERS, 34),
@@ -65,6 +69,8 @@ const MIX: [(FunctionCode, u32); 6] = [
     (FunctionCode::WRITE_SINGLE_REGISTER, 4),
     (FunctionCode::WRITE_MULTIPLE_REGISTERS, 4),
 ];
+/// The reads of [`MIX`]: what a read-only session draws from.
+const READS: usize = 4;
 
 /// Register read sizes: many short reads, some long block reads.
 const SHORT_READ: (u16, u16) = (1, 20);
@@ -194,6 +200,15 @@ pub(crate) struct Shares {
     pub(crate) opcua: u8,
 }
 
+/// How the sessions are made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Options {
+    pub(crate) shares: Shares,
+    /// Nothing writes: the Modbus sessions send only reads (FC 1 to 4). The S7, DNP3 and OPC UA
+    /// sessions only read anyway (Read Var, class polls, Read).
+    pub(crate) read_only: bool,
+}
+
 impl Shares {
     /// Percentage of the sessions that are not Modbus.
     fn special(self) -> u64 {
@@ -249,9 +264,11 @@ struct Poller {
     ack_every: u32,
 }
 
-fn next_request(rng: &mut Rng) -> Request {
+/// The next Modbus request, from [`MIX`], or from its reads only when `read_only`.
+fn next_request(rng: &mut Rng, read_only: bool) -> Request {
+    let mix = if read_only { &MIX[..READS] } else { &MIX[..] };
     let function = rng
-        .weighted(&MIX)
+        .weighted(mix)
         .unwrap_or(FunctionCode::READ_HOLDING_REGISTERS);
     match function {
         FunctionCode::WRITE_SINGLE_REGISTER => Request::WriteSingleRegister {
@@ -469,14 +486,15 @@ fn opcua_exchange<S: PacketSink>(
 }
 
 /// Writes exactly `packets` packets of polling over `flows` sessions into `sink`, the shares of
-/// them S7, DNP3 and OPC UA.
+/// them S7, DNP3 and OPC UA, as `options` say.
 pub(crate) fn generate<S: PacketSink>(
     sink: &mut S,
     packets: u64,
     flows: u32,
-    shares: Shares,
+    options: Options,
     seed: u64,
 ) -> Result<()> {
+    let shares = options.shares;
     if flows == 0 {
         bail!("at least one flow is needed");
     }
@@ -602,7 +620,7 @@ pub(crate) fn generate<S: PacketSink>(
             match &mut poller.session {
                 Session::Modbus(session) => {
                     requests.clear();
-                    requests.push(next_request(&mut rng));
+                    requests.push(next_request(&mut rng, options.read_only));
                     let plc = plcs.get_mut(poller.server).context("server index")?;
                     session.encode_requests(&requests)?;
                     session.encode_responses(plc, &requests)?;
@@ -692,8 +710,19 @@ mod tests {
     }
 
     fn run_shares(packets: u64, flows: u32, shares: Shares) -> Vec<Vec<u8>> {
+        run_options(
+            packets,
+            flows,
+            Options {
+                shares,
+                ..Options::default()
+            },
+        )
+    }
+
+    fn run_options(packets: u64, flows: u32, options: Options) -> Vec<Vec<u8>> {
         let mut out = Collect::default();
-        generate(&mut out, packets, flows, shares, 42).unwrap();
+        generate(&mut out, packets, flows, options, 42).unwrap();
         let times: Vec<u64> = out.0.iter().map(|(at, _)| *at).collect();
         assert!(times.windows(2).all(|w| w[0] <= w[1]));
         out.frames()
@@ -973,6 +1002,55 @@ mod tests {
         assert!(services[&631] > 10 * 40);
         assert!(services[&634] + 40 >= services[&631]);
         assert_eq!(services.len(), 6);
+    }
+
+    #[test]
+    fn read_only_sessions_never_write() {
+        let link = LinkType::Ethernet;
+        let shares = Shares {
+            s7: 20,
+            dnp3: 20,
+            opcua: 20,
+        };
+        let frames = run_options(
+            20_000,
+            200,
+            Options {
+                shares,
+                read_only: true,
+            },
+        );
+        assert_eq!(frames.len(), 20_000);
+        let mut functions: BTreeMap<u8, u64> = BTreeMap::new();
+        for per_edge in recount(link, &frames, &[502]).values() {
+            for (&function, &count) in per_edge {
+                *functions.entry(function).or_default() += count;
+            }
+        }
+        assert_eq!(functions.keys().copied().collect::<Vec<_>>(), [1, 2, 3, 4]);
+        for functions in s7_recount(link, &frames, &[s7_plant::ISO_TSAP_PORT])
+            .requests
+            .values()
+        {
+            assert!(
+                functions
+                    .keys()
+                    .all(|k| [FunctionKey::Code(0xF0), FunctionKey::Code(0x04)].contains(k))
+            );
+        }
+        for functions in dnp3_recount(link, &frames, &[dnp3::PORT]).requests.values() {
+            assert_eq!(
+                functions.keys().collect::<Vec<_>>(),
+                [&FunctionKey::Code(1)]
+            );
+        }
+        // Without the flag the same sessions write now and then.
+        let frames = run_shares(20_000, 200, shares);
+        let writes: u64 = recount(link, &frames, &[502])
+            .values()
+            .flat_map(|f| [6, 16].map(|c| f.get(&c).copied().unwrap_or(0)))
+            .sum();
+        assert!(writes > 0);
     }
 
     #[test]
