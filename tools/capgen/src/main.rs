@@ -88,8 +88,9 @@ enum Command {
     },
     /// A plant's OPC UA: an HMI discovering, polling, subscribing, writing and calling on two
     /// servers (one on TCP 48010, one connection picked up mid-stream), an engineering station
-    /// with a weak certificate and a cleartext password, a gateway on an encrypted channel, and
-    /// a client refused for a bad endpoint URL.
+    /// with a weak certificate and a cleartext password, a gateway (Basic256Sha256) and a
+    /// legacy SCADA (Basic128Rsa15) on encrypted channels, and a client refused for a bad
+    /// endpoint URL.
     Opcua {
         /// Output pcap file.
         #[arg(short, long)]
