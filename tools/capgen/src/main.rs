@@ -125,14 +125,19 @@ enum Command {
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
         dnp3_share: u8,
         /// Percentage of the sessions that are OPC UA client sessions (TCP 4840, None channel,
-        /// anonymous session, Read polling) instead of Modbus; with the other shares, at most
-        /// 100 together.
+        /// anonymous session, Read polling; encrypted with `--opcua-secure`) instead of Modbus;
+        /// with the other shares, at most 100 together.
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
         opcua_share: u8,
         /// Nothing writes: the Modbus sessions send only reads (FC 1 to 4); the S7, DNP3 and
         /// OPC UA sessions only read anyway (Read Var, class polls, Read).
         #[arg(long)]
         read_only: bool,
+        /// The OPC UA sessions open Basic256Sha256 SignAndEncrypt channels (the CA-issued
+        /// client chain `certs/client.der` + `certs/ca.der` in both OPNs); everything after
+        /// the security headers is ciphertext-like random bytes.
+        #[arg(long)]
+        opcua_secure: bool,
         #[arg(long, default_value_t = DEFAULT_SEED)]
         seed: u64,
     },
@@ -220,6 +225,7 @@ fn main() -> Result<()> {
             dnp3_share,
             opcua_share,
             read_only,
+            opcua_secure,
             seed,
         } => {
             if flows == 0 {
@@ -235,6 +241,7 @@ fn main() -> Result<()> {
                     opcua: opcua_share,
                 },
                 read_only,
+                opcua_secure,
             };
             let mut out = PcapOut::create(&output, LinkType::Ethernet.pcap())?;
             scenario::polling::generate(&mut out, packets, flows, options, seed)?;

@@ -782,7 +782,7 @@ mod tests {
     use super::*;
     use crate::capture::Collect;
     use crate::link::LinkType;
-    use crate::reference::decode;
+    use crate::reference::{asymmetric_header, opcua_chunks};
 
     fn run(seed: u64) -> (Vec<Vec<u8>>, serde_json::Value) {
         let mut wire = Wire::new(LinkType::Ethernet, Collect::default());
@@ -861,36 +861,16 @@ mod tests {
     fn the_legacy_scada_opens_a_basic128rsa15_channel_with_the_ca_chain() {
         let link = LinkType::Ethernet;
         let (frames, truth) = run(crate::DEFAULT_SEED);
-        // Each direction's stream (in order: one connection, no loss), then its chunks.
-        let mut streams: [Vec<u8>; 2] = Default::default();
-        for s in frames.iter().filter_map(|f| decode(link, f)) {
-            if s.src == LEGACY_SCADA.ip {
-                streams[0].extend_from_slice(&s.payload);
-            } else if s.dst == LEGACY_SCADA.ip {
-                streams[1].extend_from_slice(&s.payload);
-            }
-        }
         let mut types: BTreeMap<String, u64> = BTreeMap::new();
         let mut opens = Vec::new();
-        for (from_client, stream) in [(true, &streams[0]), (false, &streams[1])] {
-            let mut rest = &stream[..];
-            while !rest.is_empty() {
-                let size = u32::from_le_bytes(rest[4..8].try_into().unwrap()) as usize;
-                let (p, next) = rest.split_at(size);
-                rest = next;
-                let kind = String::from_utf8(p[..3].to_vec()).unwrap();
+        for ((src, _, dst, _), chunks) in opcua_chunks(link, &frames, PORT) {
+            if src != LEGACY_SCADA.ip && dst != LEGACY_SCADA.ip {
+                continue;
+            }
+            for (kind, chunk) in chunks {
                 if kind == "OPN" {
-                    // Channel id, then policy, sender certificate and receiver thumbprint.
-                    let mut at = 12;
-                    let mut field = || {
-                        let len = i32::from_le_bytes(p[at..at + 4].try_into().unwrap());
-                        at += 4;
-                        let bytes = p[at..at + len as usize].to_vec();
-                        at += len as usize;
-                        bytes
-                    };
-                    let fields = [field(), field(), field()];
-                    opens.push((from_client, fields, p.len() - at));
+                    let (fields, rest) = asymmetric_header(&chunk);
+                    opens.push((src == LEGACY_SCADA.ip, fields, rest));
                 }
                 *types.entry(kind).or_default() += 1;
             }
@@ -903,6 +883,7 @@ mod tests {
         assert_eq!(types, expected);
         let thumbprint = |der| certificate::parse(der).unwrap().sha1.to_vec();
         let chain = [CLIENT_CERTIFICATE, CA_CERTIFICATE].concat();
+        opens.sort_by_key(|(from_client, ..)| !from_client);
         let [(true, request, rest), (false, response, _)] = &opens[..] else {
             panic!("{opens:?}")
         };
