@@ -364,6 +364,9 @@ pub(crate) struct Outstation {
     events: Vec<Event>,
     restarted: bool,
     need_time: bool,
+    /// IIN2 device health indications it reports (event buffer overflow, configuration
+    /// corrupt), from when they arise to the end.
+    health: Iin,
     unsolicited_enabled: bool,
     unsolicited_sequence: u8,
     authority: Option<Authority>,
@@ -384,6 +387,7 @@ impl Outstation {
             events: Vec::new(),
             restarted: false,
             need_time: false,
+            health: Iin::empty(),
             unsolicited_enabled: false,
             unsolicited_sequence: rng.range_u16(0, 15) as u8,
             authority: None,
@@ -440,6 +444,11 @@ impl Outstation {
         }
     }
 
+    /// From now on every response reports `flags` (device health: [`Iin::HEALTH`]) too.
+    pub(crate) fn report(&mut self, flags: Iin) {
+        self.health |= flags & Iin::HEALTH;
+    }
+
     /// A cold restart happened: events and selections are gone, the time is lost.
     pub(crate) fn restart(&mut self) {
         self.events.clear();
@@ -458,7 +467,7 @@ impl Outstation {
         iin.set(Iin::DEVICE_RESTART, self.restarted);
         iin.set(Iin::NEED_TIME, self.need_time);
         iin.set(Iin::CLASS_1_EVENTS, !self.events.is_empty());
-        iin
+        iin | self.health
     }
 
     /// Answers `request` (application sequence `sequence`, at capture time `at`) into `apdu`:

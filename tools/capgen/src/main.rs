@@ -70,8 +70,9 @@ enum Command {
     },
     /// A substation: a SCADA master polling three RTUs over DNP3/TCP (one on TCP 20100, one
     /// picked up mid-stream) and a recloser over DNP3/UDP, with controls, device attributes,
-    /// unsolicited events, a cold restart, Secure Authentication on one RTU and one link frame
-    /// with a bad CRC.
+    /// unsolicited events, a cold restart, Secure Authentication on one RTU, one link frame
+    /// with a bad CRC, and IIN2 health flags (the recloser's event buffer overflow, one RTU's
+    /// corrupt configuration).
     Dnp3 {
         /// Output pcap file.
         #[arg(short, long)]
@@ -87,8 +88,9 @@ enum Command {
     },
     /// A plant's OPC UA: an HMI discovering, polling, subscribing, writing and calling on two
     /// servers (one on TCP 48010, one connection picked up mid-stream), an engineering station
-    /// with a weak certificate and a cleartext password, a gateway on an encrypted channel, and
-    /// a client refused for a bad endpoint URL.
+    /// with a weak certificate and a cleartext password, a gateway (Basic256Sha256) and a
+    /// legacy SCADA (Basic128Rsa15) on encrypted channels, and a client refused for a bad
+    /// endpoint URL.
     Opcua {
         /// Output pcap file.
         #[arg(short, long)]
@@ -123,10 +125,19 @@ enum Command {
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
         dnp3_share: u8,
         /// Percentage of the sessions that are OPC UA client sessions (TCP 4840, None channel,
-        /// anonymous session, Read polling) instead of Modbus; with the other shares, at most
-        /// 100 together.
+        /// anonymous session, Read polling; encrypted with `--opcua-secure`) instead of Modbus;
+        /// with the other shares, at most 100 together.
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
         opcua_share: u8,
+        /// Nothing writes: the Modbus sessions send only reads (FC 1 to 4); the S7, DNP3 and
+        /// OPC UA sessions only read anyway (Read Var, class polls, Read).
+        #[arg(long)]
+        read_only: bool,
+        /// The OPC UA sessions open Basic256Sha256 SignAndEncrypt channels (the CA-issued
+        /// client chain `certs/client.der` + `certs/ca.der` in both OPNs); everything after
+        /// the security headers is ciphertext-like random bytes.
+        #[arg(long)]
+        opcua_secure: bool,
         #[arg(long, default_value_t = DEFAULT_SEED)]
         seed: u64,
     },
@@ -213,6 +224,8 @@ fn main() -> Result<()> {
             s7_share,
             dnp3_share,
             opcua_share,
+            read_only,
+            opcua_secure,
             seed,
         } => {
             if flows == 0 {
@@ -221,13 +234,17 @@ fn main() -> Result<()> {
             if u16::from(s7_share) + u16::from(dnp3_share) + u16::from(opcua_share) > 100 {
                 bail!("--s7-share, --dnp3-share and --opcua-share add up to more than 100");
             }
-            let shares = scenario::polling::Shares {
-                s7: s7_share,
-                dnp3: dnp3_share,
-                opcua: opcua_share,
+            let options = scenario::polling::Options {
+                shares: scenario::polling::Shares {
+                    s7: s7_share,
+                    dnp3: dnp3_share,
+                    opcua: opcua_share,
+                },
+                read_only,
+                opcua_secure,
             };
             let mut out = PcapOut::create(&output, LinkType::Ethernet.pcap())?;
-            scenario::polling::generate(&mut out, packets, flows, shares, seed)?;
+            scenario::polling::generate(&mut out, packets, flows, options, seed)?;
             (output, out.finish()?)
         }
         Command::Synflood {

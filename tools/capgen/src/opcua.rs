@@ -17,6 +17,10 @@ pub(crate) const POLICY_BASIC128RSA15: &str =
     "http://opcfoundation.org/UA/SecurityPolicy#Basic128Rsa15";
 pub(crate) const POLICY_BASIC256SHA256: &str =
     "http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256";
+/// Test-only certificates made by `tools/capgen/certs/make.sh`: a client certificate issued by
+/// the test CA (`CN=Gateway OPC UA Client`), and the CA's own.
+pub(crate) const CLIENT_CERTIFICATE: &[u8] = include_bytes!("../certs/client.der");
+pub(crate) const CA_CERTIFICATE: &[u8] = include_bytes!("../certs/ca.der");
 /// The transport profile of every endpoint the scenarios offer.
 pub(crate) const UATCP_BINARY: &str =
     "http://opcfoundation.org/UA-Profile/Transport/uatcp-uasc-uabinary";

@@ -596,3 +596,60 @@ pub(crate) fn dnp3_recount(link: LinkType, frames: &[Vec<u8>], server_ports: &[u
     }
     counts
 }
+
+/// An OPC UA chunk as read off one direction's stream: its type (`HEL`, `OPN`, …) and its
+/// bytes.
+pub(crate) type UaChunk = (String, Vec<u8>);
+
+/// The OPC UA chunks of every direction of the TCP flows on `port` (one connection per
+/// direction, captured whole and in order), each direction's stream cut at the message sizes.
+pub(crate) fn opcua_chunks(
+    link: LinkType,
+    frames: &[Vec<u8>],
+    port: u16,
+) -> BTreeMap<Direction, Vec<UaChunk>> {
+    let mut streams: BTreeMap<Direction, Vec<u8>> = BTreeMap::new();
+    for s in frames.iter().filter_map(|f| decode(link, f)) {
+        if s.src_port == port || s.dst_port == port {
+            let direction = (s.src, s.src_port, s.dst, s.dst_port);
+            streams.entry(direction).or_default().extend(&s.payload);
+        }
+    }
+    streams
+        .into_iter()
+        .map(|(direction, stream)| {
+            let mut chunks = Vec::new();
+            let mut rest = &stream[..];
+            // A budgeted capture may end inside a chunk: that one is left out.
+            while let Some(size) = rest.get(4..8) {
+                let size = u32::from_le_bytes(size.try_into().unwrap()) as usize;
+                let Some((chunk, next)) = rest.split_at_checked(size) else {
+                    break;
+                };
+                chunks.push((
+                    String::from_utf8_lossy(&chunk[..3]).into_owned(),
+                    chunk.to_vec(),
+                ));
+                rest = next;
+            }
+            (direction, chunks)
+        })
+        .collect()
+}
+
+/// The asymmetric security header of an OPN chunk (policy URI, sender certificate, receiver
+/// thumbprint) and the length of what follows it.
+pub(crate) fn asymmetric_header(chunk: &[u8]) -> ([Vec<u8>; 3], usize) {
+    // After the message header and the secure channel id.
+    let mut at = 12;
+    let mut field = || {
+        let len = i32::from_le_bytes(chunk[at..at + 4].try_into().unwrap());
+        at += 4;
+        let len = usize::try_from(len).unwrap_or(0);
+        let bytes = chunk[at..at + len].to_vec();
+        at += len;
+        bytes
+    };
+    let fields = [field(), field(), field()];
+    (fields, chunk.len() - at)
+}

@@ -924,6 +924,48 @@ impl OpcUaSession {
         self.flush(wire, at, side)
     }
 
+    /// An OPN from `side` on the encrypted channel `secure`: the sender's chain and the
+    /// thumbprint of the other side's certificate, then `len` random bytes of ciphertext. The
+    /// server's opens channel `channel_id` with token 1 (the client's asks for channel 0).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn open_secure<S: PacketSink>(
+        &mut self,
+        wire: &mut Wire<S>,
+        at: u64,
+        side: Side,
+        secure: &SecureChannel,
+        channel_id: u32,
+        len: usize,
+        rng: &mut Rng,
+    ) -> Result<u64> {
+        let mut ciphertext = vec![0; len];
+        rng.fill(&mut ciphertext);
+        let (sender, receiver, channel_id) = match side {
+            Side::Client => (&secure.client_chain, &secure.server_thumbprint, 0),
+            Side::Server => (&secure.server_chain, &secure.client_thumbprint, channel_id),
+        };
+        let security = Asymmetric {
+            policy: secure.policy,
+            sender_certificate: Some(sender),
+            receiver_thumbprint: Some(receiver),
+        };
+        let sent = self.open_encrypted(
+            wire,
+            at,
+            side,
+            &security,
+            (secure.mode, channel_id),
+            &ciphertext,
+        )?;
+        if side == Side::Server {
+            self.set_security(Symmetric {
+                channel_id,
+                token_id: 1,
+            });
+        }
+        Ok(sent)
+    }
+
     /// A MSG (or CLO) from `side` on an encrypted channel: the symmetric header, then `len`
     /// bytes of ciphertext.
     pub(crate) fn opaque<S: PacketSink>(
@@ -1054,6 +1096,45 @@ impl OpcUaSession {
             MessageType::Close,
             pending.request_id,
         )
+    }
+}
+
+/// What the OPNs of an encrypted channel show in clear: the policy, each side's certificate
+/// (a chain: DER certificates back to back, the sender's own first) and the SHA-1 thumbprint
+/// of the other side's; and, for the truth, the mode of the server's endpoint for the policy.
+#[derive(Debug, Clone)]
+pub(crate) struct SecureChannel {
+    pub(crate) policy: &'static str,
+    pub(crate) mode: Mode,
+    client_chain: Vec<u8>,
+    server_chain: Vec<u8>,
+    client_thumbprint: [u8; 20],
+    server_thumbprint: [u8; 20],
+}
+
+impl SecureChannel {
+    /// A channel whose client sends the chain `client` and whose server sends `server` (each
+    /// at least its own certificate).
+    pub(crate) fn new(
+        policy: &'static str,
+        mode: Mode,
+        client: &[&[u8]],
+        server: &[&[u8]],
+    ) -> Result<Self> {
+        let thumbprint = |chain: &[&[u8]]| -> Result<[u8; 20]> {
+            let leaf = chain.first().context("an empty certificate chain")?;
+            let certificate = faro_protocols::opcua::certificate::parse(leaf)
+                .map_err(|e| anyhow::anyhow!("certificate: {e}"))?;
+            Ok(certificate.sha1)
+        };
+        Ok(Self {
+            policy,
+            mode,
+            client_chain: client.concat(),
+            server_chain: server.concat(),
+            client_thumbprint: thumbprint(client)?,
+            server_thumbprint: thumbprint(server)?,
+        })
     }
 }
 

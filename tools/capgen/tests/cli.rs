@@ -212,6 +212,6 @@ fn opcua_plant_is_deterministic_on_every_link_type() {
     assert!(truths.windows(2).all(|pair| pair[0] == pair[1]));
     let truth: serde_json::Value = serde_json::from_slice(&truths[0]).unwrap();
     assert_eq!(truth["message_types"]["ERR"], 1);
-    assert_eq!(truth["edges"].as_array().unwrap().len(), 6);
+    assert_eq!(truth["edges"].as_array().unwrap().len(), 7);
     std::fs::remove_dir_all(dir).unwrap();
 }

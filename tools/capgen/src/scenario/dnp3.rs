@@ -27,8 +27,12 @@
 //!   the restart time in g52v2); the RTU closes the connection, the master reconnects, finds
 //!   IIN1.7 (device restart) and IIN1.4 set, clears the first with a Write of g80v1 and sets
 //!   the time.
+//!   The rebooted RTU's configuration check fails: its last response of the capture (and only
+//!   that one) sets IIN2.5 (configuration corrupt).
 //! - Feeder recloser `10.50.2.20` (link address 20) is polled over UDP 20000 (both ends), with
-//!   the latency of a cellular link.
+//!   the latency of a cellular link. It lost events while the link was down: from its seventh
+//!   poll (about 32 s) to the end of the capture, every response sets IIN2.3 (event buffer
+//!   overflow).
 //!
 //! The truth counts, per (master, outstation, outstation port), every application fragment whose
 //! link frames all reached the capture with good CRCs: requests by function code, the object
@@ -40,7 +44,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::{Context, Result};
 use faro_protocols::dnp3::app::{
-    AnalogOutput, AnalogValue, AppControl, Crob, Interval, IntervalUnits, OpType, TimeAndDate,
+    AnalogOutput, AnalogValue, AppControl, Crob, Iin, Interval, IntervalUnits, OpType, TimeAndDate,
     TripCloseCode,
 };
 
@@ -127,6 +131,12 @@ struct Plan {
     event_percent: u64,
     /// The poll whose request frame arrives corrupted.
     corrupted: Option<u32>,
+    /// From this poll on, to the end of the capture, the outstation reports these IIN2 health
+    /// flags.
+    reports_from: Option<(u32, Iin)>,
+    /// Health flags the outstation reports from the last poll of the capture on (in that one
+    /// response: nothing follows it).
+    reports_last: Iin,
 }
 
 /// Something the master does at a set time besides polling.
@@ -308,8 +318,17 @@ impl<S: PacketSink> Substation<'_, S> {
         self.exchange(a, at + RESPONSE_TIMEOUT, &EVENTS)
     }
 
-    /// One scheduled poll; returns the time of the answer.
-    fn poll(&mut self, a: &mut Association, plan: &mut Plan) -> Result<u64> {
+    /// One scheduled poll, `last` when nothing follows it in the capture; returns the time of
+    /// the answer.
+    fn poll(&mut self, a: &mut Association, plan: &mut Plan, last: bool) -> Result<u64> {
+        if let Some((from, flags)) = plan.reports_from
+            && plan.polls >= from
+        {
+            a.station.report(flags);
+        }
+        if last {
+            a.station.report(plan.reports_last);
+        }
         let mut at = plan.next_poll + self.rng.below(20 * MILLISECOND);
         a.station
             .wander(at, plan.wandering.clone(), plan.event_percent);
@@ -347,7 +366,10 @@ impl<S: PacketSink> Substation<'_, S> {
                     let (at, step) = script.remove(0);
                     self.step(a, at, step)?
                 }
-                (_, Some(_)) => self.poll(a, plan)?,
+                (_, Some(_)) => {
+                    let last = scripted.is_none() && plan.next_poll + plan.period >= until;
+                    self.poll(a, plan, last)?
+                }
                 (_, None) => return Ok(()),
             };
             let next = script
@@ -409,6 +431,8 @@ impl<S: PacketSink> Substation<'_, S> {
             wandering: 8..16,
             event_percent: 12,
             corrupted: Some(15),
+            reports_from: None,
+            reports_last: Iin::empty(),
         };
         let mut script = vec![
             (
@@ -467,6 +491,8 @@ impl<S: PacketSink> Substation<'_, S> {
             wandering: 4..16,
             event_percent: 15,
             corrupted: None,
+            reports_from: None,
+            reports_last: Iin::empty(),
         };
         let midnight = (time_at(0) / DAY_MS + 1) * DAY_MS;
         let mut script = vec![
@@ -525,6 +551,8 @@ impl<S: PacketSink> Substation<'_, S> {
             wandering: 0..16,
             event_percent: 20,
             corrupted: None,
+            reports_from: None,
+            reports_last: Iin::empty(),
         };
         a.session
             .ack(self.wire, 30 * MILLISECOND + DELAYED_ACK, Side::Client)?;
@@ -554,6 +582,8 @@ impl<S: PacketSink> Substation<'_, S> {
             ],
         )?;
         plan.next_poll = plan.next_poll.max(at + SECOND);
+        // The rebooted RTU's configuration check fails: its last response says so.
+        plan.reports_last = Iin::CONFIG_CORRUPT;
         self.run(&mut a, &mut plan, &mut Vec::new(), DURATION)?;
         self.truth.add_dnp3(&a.session)
     }
@@ -576,6 +606,10 @@ impl<S: PacketSink> Substation<'_, S> {
             wandering: 0..8,
             event_percent: 25,
             corrupted: None,
+            // Events lost while the cellular link was down: from the seventh poll (about 32 s)
+            // to the end of the capture.
+            reports_from: Some((6, Iin::EVENT_BUFFER_OVERFLOW)),
+            reports_last: Iin::empty(),
         };
         self.run(&mut a, &mut plan, &mut Vec::new(), DURATION)?;
         self.truth.add_dnp3(&a.session)
@@ -860,6 +894,78 @@ mod tests {
             assert_eq!((*src_port, *dst_port), (PORT, PORT));
             let (frames, whole) = link_frames(payload);
             assert!(whole && !frames.is_empty());
+        }
+    }
+
+    /// The IIN of every response and unsolicited response each outstation sends, in capture
+    /// order (from the first frame of each fragment).
+    fn iins(link: LinkType, frames: &[Vec<u8>]) -> BTreeMap<IpAddr, Vec<Iin>> {
+        let mut iins: BTreeMap<IpAddr, Vec<Iin>> = BTreeMap::new();
+        for frame in frames {
+            let (src, payload) = if let Some(s) = decode(link, frame) {
+                (s.src, s.payload)
+            } else if let Some(((src, ..), payload)) = decode_udp(link, frame) {
+                (src, payload)
+            } else {
+                continue;
+            };
+            if src == MASTER.ip {
+                continue;
+            }
+            for frame in link_frames(&payload).0 {
+                let mut user_data = Vec::new();
+                frame.data.copy_to(&mut user_data);
+                let Some((header, apdu)) = transport::split(&user_data) else {
+                    continue;
+                };
+                if header.fir && apdu.len() >= 4 && (apdu[1] & 0xFE) == 0x80 {
+                    iins.entry(src)
+                        .or_default()
+                        .push(Iin::from_bytes(apdu[2], apdu[3]));
+                }
+            }
+        }
+        iins
+    }
+
+    #[test]
+    fn the_recloser_overflows_its_event_buffer_and_rtu_12_reports_a_corrupt_configuration() {
+        let link = LinkType::Ethernet;
+        let (frames, _) = run(link, SEED);
+        let iins = iins(link, &frames);
+        let flagged = |ip: IpAddr, flag: Iin| iins[&ip].iter().filter(|i| i.contains(flag)).count();
+        // The recloser: from its seventh poll to the end, so its last response says so.
+        let recloser = &iins[&RECLOSER.ip];
+        assert!(flagged(RECLOSER.ip, Iin::EVENT_BUFFER_OVERFLOW) >= 4);
+        assert!(
+            recloser
+                .last()
+                .unwrap()
+                .contains(Iin::EVENT_BUFFER_OVERFLOW)
+        );
+        let first = recloser
+            .iter()
+            .position(|i| i.contains(Iin::EVENT_BUFFER_OVERFLOW))
+            .unwrap();
+        assert!(first >= 3);
+        assert!(
+            recloser[first..]
+                .iter()
+                .all(|i| i.contains(Iin::EVENT_BUFFER_OVERFLOW))
+        );
+        // RTU 12: once, in its last response.
+        assert_eq!(flagged(EAST.ip, Iin::CONFIG_CORRUPT), 1);
+        assert!(iins[&EAST.ip].last().unwrap().contains(Iin::CONFIG_CORRUPT));
+        // Nobody else.
+        for ip in [NORTH.ip, SOUTH.ip, EAST.ip, RECLOSER.ip] {
+            let others = if ip == RECLOSER.ip {
+                Iin::CONFIG_CORRUPT
+            } else if ip == EAST.ip {
+                Iin::EVENT_BUFFER_OVERFLOW
+            } else {
+                Iin::HEALTH
+            };
+            assert!(iins[&ip].iter().all(|i| !i.intersects(others)), "{ip}");
         }
     }
 

@@ -17,6 +17,10 @@
 //! - The gateway `10.20.2.40` opens a Basic256Sha256 channel: its OPN sends the chain
 //!   `certs/client.der` + `certs/ca.der` and the SHA-1 thumbprint of server A's certificate;
 //!   everything after the security headers is ciphertext.
+//! - The legacy SCADA `10.20.2.41` opens a Basic128Rsa15 channel to server A (whose only
+//!   endpoint with that policy is Sign) the same way: the same chain, the thumbprint of server
+//!   A's certificate, the rest of the OPNs and three MSG chunks each way opaque, then CLO. Its
+//!   edge has the policy and the mode `sign`, and no request, response, fault or token.
 //! - Server B `10.20.1.11:48010` (`urn:faro:plant:historian`, a certificate not valid before
 //!   2030 (`certs/historian.der`), one None
 //!   endpoint) is asked for endpoints and read by the HMI, and read by `10.20.2.21` on a
@@ -37,16 +41,16 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::{Context, Result};
-use faro_protocols::opcua::certificate;
 
 use crate::capture::{MILLISECOND, PacketSink, SECOND, Wire};
 use crate::link::Host;
 use crate::opcua::{
-    Application, Asymmetric, Endpoint, Identity, MessageType, Mode, Node, POLICY_BASIC128RSA15,
-    POLICY_BASIC256SHA256, POLICY_NONE, PORT, Symmetric, TokenType, Value, body, id, status,
+    Application, CA_CERTIFICATE, CLIENT_CERTIFICATE, Endpoint, Identity, MessageType, Mode, Node,
+    POLICY_BASIC128RSA15, POLICY_BASIC256SHA256, POLICY_NONE, PORT, Symmetric, TokenType, Value,
+    body, id, status,
 };
 use crate::rng::Rng;
-use crate::session::OpcUaSession;
+use crate::session::{OpcUaSession, SecureChannel};
 use crate::tcp::{End, Side, TcpFlow};
 use crate::truth::Truth;
 
@@ -57,8 +61,6 @@ const WINDOWS_TTL: u8 = 128;
 
 /// Test-only certificates made by `tools/capgen/certs/make.sh`.
 pub(crate) const SERVER_CERTIFICATE: &[u8] = include_bytes!("../../certs/server.der");
-pub(crate) const GATEWAY_CERTIFICATE: &[u8] = include_bytes!("../../certs/client.der");
-pub(crate) const CA_CERTIFICATE: &[u8] = include_bytes!("../../certs/ca.der");
 pub(crate) const LEGACY_CERTIFICATE: &[u8] = include_bytes!("../../certs/legacy-client.der");
 /// The historian's certificate is not valid before 2030: a wrong clock or issuance.
 pub(crate) const HISTORIAN_CERTIFICATE: &[u8] = include_bytes!("../../certs/historian.der");
@@ -73,6 +75,7 @@ const HMI: Host = Host::new([0x00, 0x15, 0x5D, 0x20, 0x02, 0x20], v4(10, 20, 2, 
 const HMI_2: Host = Host::new([0x00, 0x15, 0x5D, 0x20, 0x02, 0x21], v4(10, 20, 2, 21));
 const ENGINEERING: Host = Host::new([0x3C, 0x52, 0x82, 0x20, 0x02, 0x30], v4(10, 20, 2, 30));
 const GATEWAY: Host = Host::new([0x00, 0x0E, 0x8C, 0x20, 0x02, 0x40], v4(10, 20, 2, 40));
+const LEGACY_SCADA: Host = Host::new([0x00, 0x0E, 0x8C, 0x20, 0x02, 0x41], v4(10, 20, 2, 41));
 const STRAY: Host = Host::new([0x3C, 0x52, 0x82, 0x20, 0x02, 0x50], v4(10, 20, 2, 50));
 
 const URL_A: &str = "opc.tcp://10.20.1.10:4840";
@@ -589,66 +592,63 @@ impl<S: PacketSink> Plant<'_, S> {
         Ok(())
     }
 
-    /// The gateway's encrypted channel.
-    fn gateway(&mut self, at: u64) -> Result<()> {
-        let (mut session, at) = self.connect(GATEWAY, 52_044, &A, at)?;
+    /// A client on an encrypted channel to server A with `policy`: HEL and ACK, the OPNs (the
+    /// client's chain `certs/client.der` + `certs/ca.der` and the thumbprint of server A's
+    /// certificate, server A's certificate and the thumbprint of the client's; the rest
+    /// ciphertext), `exchanges` opaque MSG chunks each way, then CLO.
+    fn encrypted_client(
+        &mut self,
+        (client, client_port): (Host, u16),
+        policy: &'static str,
+        exchanges: usize,
+        at: u64,
+    ) -> Result<()> {
+        let (mut session, at) = self.connect(client, client_port, &A, at)?;
         let at = session.hello(self.wire, at + 1_000, URL_A, 65_535)?;
         let at = at + self.latency();
         let at = session.acknowledge(self.wire, at, 65_535)?;
-        let server = certificate::parse(SERVER_CERTIFICATE)
-            .map_err(|e| anyhow::anyhow!("server certificate: {e}"))?;
-        let gateway = certificate::parse(GATEWAY_CERTIFICATE)
-            .map_err(|e| anyhow::anyhow!("gateway certificate: {e}"))?;
-        let chain = [GATEWAY_CERTIFICATE, CA_CERTIFICATE].concat();
         let mode = ENDPOINTS_A
             .iter()
-            .find(|e| e.policy == POLICY_BASIC256SHA256)
+            .find(|e| e.policy == policy)
             .map(|e| e.mode)
-            .context("server A offers Basic256Sha256")?;
-        let at = at + self.think();
-        let ciphertext: [u8; 512] = self.random_bytes();
-        let at = session.open_encrypted(
-            self.wire,
-            at,
-            Side::Client,
-            &Asymmetric {
-                policy: POLICY_BASIC256SHA256,
-                sender_certificate: Some(&chain),
-                receiver_thumbprint: Some(&server.sha1),
-            },
-            (mode, 0),
-            &ciphertext,
+            .context("server A offers the policy")?;
+        let secure = SecureChannel::new(
+            policy,
+            mode,
+            &[CLIENT_CERTIFICATE, CA_CERTIFICATE],
+            &[SERVER_CERTIFICATE],
         )?;
+        // The signature closing each MSG chunk: HMAC-SHA256, or HMAC-SHA1 for Basic128Rsa15.
+        let signature = if policy == POLICY_BASIC128RSA15 {
+            20
+        } else {
+            32
+        };
+        let at = at + self.think();
+        let at =
+            session.open_secure(self.wire, at, Side::Client, &secure, 0, 512, &mut self.rng)?;
         let channel = self.next_channel;
         self.next_channel += 1;
         let at = at + 4 * self.latency();
-        let ciphertext: [u8; 512] = self.random_bytes();
-        let at = session.open_encrypted(
+        let at = session.open_secure(
             self.wire,
             at,
             Side::Server,
-            &Asymmetric {
-                policy: POLICY_BASIC256SHA256,
-                sender_certificate: Some(SERVER_CERTIFICATE),
-                receiver_thumbprint: Some(&gateway.sha1),
-            },
-            (mode, channel),
-            &ciphertext,
+            &secure,
+            channel,
+            512,
+            &mut self.rng,
         )?;
-        session.set_security(Symmetric {
-            channel_id: channel,
-            token_id: 1,
-        });
         self.truth
             .opcua
-            .add_client_certificates(GATEWAY.ip, &[GATEWAY_CERTIFICATE, CA_CERTIFICATE])?;
+            .add_client_certificates(client.ip, &[CLIENT_CERTIFICATE, CA_CERTIFICATE])?;
         self.truth
             .opcua
             .add_server_certificate(SERVER_A.ip, PORT, SERVER_CERTIFICATE)?;
         let mut at = at;
-        for _ in 0..6 {
+        for _ in 0..exchanges {
             at += self.rng.range(500, 1_500) * MILLISECOND;
-            let len = 16 * self.rng.range(6, 20) as usize + 32;
+            let len = 16 * self.rng.range(6, 20) as usize + signature;
             let sent = session.opaque(
                 self.wire,
                 at,
@@ -657,7 +657,7 @@ impl<S: PacketSink> Plant<'_, S> {
                 len,
                 &mut self.rng,
             )?;
-            let len = 16 * self.rng.range(8, 60) as usize + 32;
+            let len = 16 * self.rng.range(8, 60) as usize + signature;
             at = sent + self.latency();
             session.opaque(
                 self.wire,
@@ -673,7 +673,7 @@ impl<S: PacketSink> Plant<'_, S> {
             at + SECOND,
             Side::Client,
             MessageType::Close,
-            16 * 4 + 32,
+            16 * 4 + signature,
             &mut self.rng,
         )?;
         let rtt = self.rng.range(200, 600);
@@ -766,17 +766,23 @@ pub(crate) fn generate<S: PacketSink>(
     let discovered = plant.hmi_discovery(200 * MILLISECOND)?;
     plant.hmi_polling(discovered + 100 * MILLISECOND)?;
     plant.historian(SECOND)?;
-    plant.gateway(2 * SECOND)?;
+    plant.encrypted_client((GATEWAY, 52_044), POLICY_BASIC256SHA256, 6, 2 * SECOND)?;
     plant.stray(3 * SECOND)?;
     plant.engineering(4 * SECOND)?;
+    plant.encrypted_client((LEGACY_SCADA, 52_310), POLICY_BASIC128RSA15, 3, 5 * SECOND)?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use faro_protocols::opcua::certificate;
+
     use super::*;
     use crate::capture::Collect;
     use crate::link::LinkType;
+    use crate::reference::{asymmetric_header, opcua_chunks};
 
     fn run(seed: u64) -> (Vec<Vec<u8>>, serde_json::Value) {
         let mut wire = Wire::new(LinkType::Ethernet, Collect::default());
@@ -794,8 +800,8 @@ mod tests {
     fn truth_counts_what_the_scenario_sends() {
         let (_, truth) = run(crate::DEFAULT_SEED);
         let types = &truth["message_types"];
-        assert_eq!(types["HEL"], 6);
-        assert_eq!(types["ACK"], 5);
+        assert_eq!(types["HEL"], 7);
+        assert_eq!(types["ACK"], 6);
         assert_eq!(types["ERR"], 1);
         let edges = truth["edges"].as_array().unwrap();
         let edge = |client: &str, port: u64| {
@@ -822,6 +828,19 @@ mod tests {
             gateway["policies"],
             serde_json::json!([POLICY_BASIC256SHA256])
         );
+        let legacy = edge("10.20.2.41", 4840);
+        assert_eq!(legacy["server"], "10.20.1.10");
+        assert_eq!(
+            legacy["policies"],
+            serde_json::json!([POLICY_BASIC128RSA15])
+        );
+        assert_eq!(legacy["modes"], serde_json::json!(["sign"]));
+        for counts in ["requests", "responses", "faults"] {
+            assert_eq!(legacy[counts], serde_json::json!({}), "{counts}");
+        }
+        assert_eq!(legacy["token_types"], serde_json::json!([]));
+        assert_eq!(legacy["cleartext_passwords"], 0);
+        assert_eq!(edges.len(), 7);
         let picked_up = edge("10.20.2.21", u64::from(HISTORIAN_PORT));
         assert_eq!(picked_up["requests"], serde_json::json!({"631": 10}));
         assert_eq!(picked_up["policies"], serde_json::json!([]));
@@ -829,7 +848,54 @@ mod tests {
         assert_eq!(servers.len(), 2);
         assert_eq!(servers[0]["endpoints"].as_array().unwrap().len(), 3);
         let clients = truth["clients"].as_array().unwrap();
-        assert_eq!(clients.len(), 3);
-        assert_eq!(clients[2]["certificates"].as_array().unwrap().len(), 2);
+        assert_eq!(clients.len(), 4);
+        for (client, ip) in [(&clients[2], "10.20.2.40"), (&clients[3], "10.20.2.41")] {
+            assert_eq!(client["ip"], ip);
+            assert_eq!(client["certificates"], clients[2]["certificates"]);
+            assert_eq!(client["certificates"].as_array().unwrap().len(), 2);
+            assert_eq!(client["application_uri"], serde_json::Value::Null);
+        }
+    }
+
+    #[test]
+    fn the_legacy_scada_opens_a_basic128rsa15_channel_with_the_ca_chain() {
+        let link = LinkType::Ethernet;
+        let (frames, truth) = run(crate::DEFAULT_SEED);
+        let mut types: BTreeMap<String, u64> = BTreeMap::new();
+        let mut opens = Vec::new();
+        for ((src, _, dst, _), chunks) in opcua_chunks(link, &frames, PORT) {
+            if src != LEGACY_SCADA.ip && dst != LEGACY_SCADA.ip {
+                continue;
+            }
+            for (kind, chunk) in chunks {
+                if kind == "OPN" {
+                    let (fields, rest) = asymmetric_header(&chunk);
+                    opens.push((src == LEGACY_SCADA.ip, fields, rest));
+                }
+                *types.entry(kind).or_default() += 1;
+            }
+        }
+        let expected: BTreeMap<String, u64> = [("HEL", 1), ("ACK", 1), ("OPN", 2), ("MSG", 6)]
+            .into_iter()
+            .chain([("CLO", 1)])
+            .map(|(k, n)| (k.to_owned(), n))
+            .collect();
+        assert_eq!(types, expected);
+        let thumbprint = |der| certificate::parse(der).unwrap().sha1.to_vec();
+        let chain = [CLIENT_CERTIFICATE, CA_CERTIFICATE].concat();
+        opens.sort_by_key(|(from_client, ..)| !from_client);
+        let [(true, request, rest), (false, response, _)] = &opens[..] else {
+            panic!("{opens:?}")
+        };
+        assert_eq!(request[0], POLICY_BASIC128RSA15.as_bytes());
+        assert_eq!(request[1], chain);
+        assert_eq!(request[2], thumbprint(SERVER_CERTIFICATE));
+        assert_eq!(*rest, 512);
+        assert_eq!(response[1], SERVER_CERTIFICATE);
+        assert_eq!(response[2], thumbprint(CLIENT_CERTIFICATE));
+        // The truth's message types are what the wire shows, the new client's included.
+        let json = truth;
+        assert_eq!(json["message_types"]["OPN"], 12);
+        assert_eq!(json["message_types"]["CLO"], 6);
     }
 }

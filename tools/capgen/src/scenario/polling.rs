@@ -12,6 +12,19 @@
 //! with their values (100 to 200 bytes each way), each request and each response one chunk in
 //! one segment. Exactly `packets` packets: the capture simply ends when the budget is spent.
 //! With no S7, DNP3 or OPC UA share the capture is what pure Modbus polling always was.
+//!
+//! With `read_only` nothing writes: the Modbus sessions draw only from the reads of the mix
+//! (FC 1 to 4; the S7, DNP3 and OPC UA sessions read only anyway). Without it the capture is
+//! what it always was for the same arguments.
+//!
+//! With `opcua_secure` the OPC UA sessions open their channel with Basic256Sha256 in mode
+//! SignAndEncrypt: after HEL and ACK, the OPN request carries the CA-issued chain
+//! `certs/client.der` + `certs/ca.der` and the thumbprint of the server's certificate, the OPN
+//! response the same chain (test traffic: no self-signed certificate on the wire) and the
+//! client's thumbprint; the OPN bodies and every MSG after its symmetric header are random
+//! bytes of the sizes the signed and encrypted messages would have (CreateSession,
+//! ActivateSession, then the Reads; the CreateSession chunks span two or three segments). No
+//! None channel, no session service in clear. Without it the capture is what it always was.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -25,11 +38,13 @@ use crate::capture::{PacketSink, SECOND, Wire};
 use crate::dnp3::{self, Apdu, Outstation};
 use crate::link::{Host, LinkType};
 use crate::modbus::{Limits, Plc, Request};
-use crate::opcua::{self, Application, Endpoint, Identity, Mode, Node, TokenType, Value, body, id};
+use crate::opcua::{
+    self, Application, Endpoint, Identity, MessageType, Mode, Node, TokenType, Value, body, id,
+};
 use crate::rng::Rng;
 use crate::s7;
 use crate::scenario::{s7 as s7_plant, sample};
-use crate::session::{Carrier, Dnp3Session, ModbusSession, OpcUaSession, S7Session};
+use crate::session::{Carrier, Dnp3Session, ModbusSession, OpcUaSession, S7Session, SecureChannel};
 use crate::tcp::{End, Side, TcpFlow};
 
 /// First client address, 10.10.0.1; clients count up from here, 250 per /24.
@@ -56,7 +71,7 @@ const LIMITS: Limits = Limits {
     holding_registers: 512,
     input_registers: 256,
 };
-/// Function mix (weights in percent).
+/// Function mix (weights in percent): the reads first, then the writes.
 const MIX: [(FunctionCode, u32); 6] = [
     (FunctionCode::READ_HOLDING_REGISTERS, 46),
     (FunctionCode::READ_INPUT_REGISTERS, 34),
@@ -65,6 +80,8 @@ const MIX: [(FunctionCode, u32); 6] = [
     (FunctionCode::WRITE_SINGLE_REGISTER, 4),
     (FunctionCode::WRITE_MULTIPLE_REGISTERS, 4),
 ];
+/// The reads of [`MIX`]: what a read-only session draws from.
+const READS: usize = 4;
 
 /// Register read sizes: many short reads, some long block reads.
 const SHORT_READ: (u16, u16) = (1, 20);
@@ -194,6 +211,18 @@ pub(crate) struct Shares {
     pub(crate) opcua: u8,
 }
 
+/// How the sessions are made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Options {
+    pub(crate) shares: Shares,
+    /// Nothing writes: the Modbus sessions send only reads (FC 1 to 4). The S7, DNP3 and OPC UA
+    /// sessions only read anyway (Read Var, class polls, Read).
+    pub(crate) read_only: bool,
+    /// The OPC UA sessions open Basic256Sha256 SignAndEncrypt channels: everything after HEL
+    /// and ACK and the OPNs' security headers is ciphertext.
+    pub(crate) opcua_secure: bool,
+}
+
 impl Shares {
     /// Percentage of the sessions that are not Modbus.
     fn special(self) -> u64 {
@@ -249,9 +278,11 @@ struct Poller {
     ack_every: u32,
 }
 
-fn next_request(rng: &mut Rng) -> Request {
+/// The next Modbus request, from [`MIX`], or from its reads only when `read_only`.
+fn next_request(rng: &mut Rng, read_only: bool) -> Request {
+    let mix = if read_only { &MIX[..READS] } else { &MIX[..] };
     let function = rng
-        .weighted(&MIX)
+        .weighted(mix)
         .unwrap_or(FunctionCode::READ_HOLDING_REGISTERS);
     match function {
         FunctionCode::WRITE_SINGLE_REGISTER => Request::WriteSingleRegister {
@@ -468,15 +499,85 @@ fn opcua_exchange<S: PacketSink>(
     Ok(())
 }
 
+/// Bytes a Basic256Sha256 SignAndEncrypt chunk carries after its symmetric header for `plain`
+/// bytes of message: the sequence header, the message, at least one byte of padding and the
+/// HMAC-SHA256 signature, encrypted in AES blocks of 16 bytes.
+fn sealed(plain: u64) -> usize {
+    let len = 8 + plain + 1 + 32;
+    len.div_ceil(16) as usize * 16
+}
+
+/// One exchange on an encrypted OPC UA channel (`--opcua-secure`): round 1 is HEL/ACK, 2 the
+/// OPNs (the chain `certs/client.der` + `certs/ca.der` both ways, 512 bytes of RSA ciphertext
+/// each), then opaque MSG chunks of the sizes CreateSession, ActivateSession and the Reads
+/// would take once signed and encrypted.
+fn opcua_secure_exchange<S: PacketSink>(
+    wire: &mut Wire<S>,
+    poller: &mut OpcUaPoller,
+    (round, secure): (u64, &SecureChannel),
+    rng: &mut Rng,
+    at: u64,
+    answer_at: u64,
+) -> Result<()> {
+    let session = &mut poller.session;
+    if round == 1 {
+        session.hello(wire, at, OPCUA_URL, 65_535)?;
+        session.acknowledge(wire, answer_at, 65_535)?;
+        return Ok(());
+    }
+    if round == 2 {
+        session.open_secure(wire, at, Side::Client, secure, 0, 512, rng)?;
+        let channel = rng.next_u32() | 1;
+        session.open_secure(wire, answer_at, Side::Server, secure, channel, 512, rng)?;
+        return Ok(());
+    }
+    // Plaintext sizes: CreateSession with the client's certificate, its response with the
+    // server's and the endpoints; ActivateSession with the client's signature; Reads of two to
+    // four tags.
+    let tags = poller.tags.len() as u64;
+    let (request, response) = match round {
+        3 => (rng.range(1_900, 2_100), rng.range(2_600, 3_000)),
+        4 => (rng.range(400, 480), rng.range(80, 120)),
+        _ => (
+            60 + 20 * tags + rng.below(8),
+            40 + 16 * tags + rng.below(40),
+        ),
+    };
+    let message = MessageType::Message;
+    session.opaque(wire, at, Side::Client, message, sealed(request), rng)?;
+    session.opaque(
+        wire,
+        answer_at,
+        Side::Server,
+        message,
+        sealed(response),
+        rng,
+    )?;
+    Ok(())
+}
+
 /// Writes exactly `packets` packets of polling over `flows` sessions into `sink`, the shares of
-/// them S7, DNP3 and OPC UA.
+/// them S7, DNP3 and OPC UA, as `options` say.
 pub(crate) fn generate<S: PacketSink>(
     sink: &mut S,
     packets: u64,
     flows: u32,
-    shares: Shares,
+    options: Options,
     seed: u64,
 ) -> Result<()> {
+    let shares = options.shares;
+    // Test traffic: both ends of an encrypted channel send the CA-issued client chain.
+    let secure = if options.opcua_secure {
+        let chain = [opcua::CLIENT_CERTIFICATE, opcua::CA_CERTIFICATE];
+        Some(SecureChannel::new(
+            opcua::POLICY_BASIC256SHA256,
+            Mode::SignAndEncrypt,
+            &chain,
+            &chain,
+        )?)
+    } else {
+        None
+    };
     if flows == 0 {
         bail!("at least one flow is needed");
     }
@@ -602,7 +703,7 @@ pub(crate) fn generate<S: PacketSink>(
             match &mut poller.session {
                 Session::Modbus(session) => {
                     requests.clear();
-                    requests.push(next_request(&mut rng));
+                    requests.push(next_request(&mut rng, options.read_only));
                     let plc = plcs.get_mut(poller.server).context("server index")?;
                     session.encode_requests(&requests)?;
                     session.encode_responses(plc, &requests)?;
@@ -650,7 +751,26 @@ pub(crate) fn generate<S: PacketSink>(
                 }
                 Session::OpcUa(opcua_poller) => {
                     let answer_at = start + slot / 4 + rng.below(slot / 4);
-                    opcua_exchange(&mut wire, opcua_poller, round, &mut rng, at, answer_at)?;
+                    match &secure {
+                        Some(secure) => opcua_secure_exchange(
+                            &mut wire,
+                            opcua_poller,
+                            (round, secure),
+                            &mut rng,
+                            at,
+                            answer_at,
+                        )?,
+                        None => {
+                            opcua_exchange(
+                                &mut wire,
+                                opcua_poller,
+                                round,
+                                &mut rng,
+                                at,
+                                answer_at,
+                            )?;
+                        }
+                    }
                 }
             }
             poller.since_ack += 1;
@@ -667,12 +787,13 @@ pub(crate) fn generate<S: PacketSink>(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::{BTreeMap, HashSet};
+    use std::collections::{BTreeMap, BTreeSet, HashSet};
 
     use super::*;
     use crate::capture::Collect;
     use crate::reference::{
-        assert_in_order_tcp, decode, dnp3_recount, recount, s7_recount, segmentation,
+        assert_in_order_tcp, asymmetric_header, decode, dnp3_recount, opcua_chunks, recount,
+        s7_recount, segmentation,
     };
     use crate::truth::FunctionKey;
 
@@ -692,8 +813,19 @@ mod tests {
     }
 
     fn run_shares(packets: u64, flows: u32, shares: Shares) -> Vec<Vec<u8>> {
+        run_options(
+            packets,
+            flows,
+            Options {
+                shares,
+                ..Options::default()
+            },
+        )
+    }
+
+    fn run_options(packets: u64, flows: u32, options: Options) -> Vec<Vec<u8>> {
         let mut out = Collect::default();
-        generate(&mut out, packets, flows, shares, 42).unwrap();
+        generate(&mut out, packets, flows, options, 42).unwrap();
         let times: Vec<u64> = out.0.iter().map(|(at, _)| *at).collect();
         assert!(times.windows(2).all(|w| w[0] <= w[1]));
         out.frames()
@@ -973,6 +1105,130 @@ mod tests {
         assert!(services[&631] > 10 * 40);
         assert!(services[&634] + 40 >= services[&631]);
         assert_eq!(services.len(), 6);
+    }
+
+    #[test]
+    fn read_only_sessions_never_write() {
+        let link = LinkType::Ethernet;
+        let shares = Shares {
+            s7: 20,
+            dnp3: 20,
+            opcua: 20,
+        };
+        let frames = run_options(
+            20_000,
+            200,
+            Options {
+                shares,
+                read_only: true,
+                opcua_secure: false,
+            },
+        );
+        assert_eq!(frames.len(), 20_000);
+        let mut functions: BTreeMap<u8, u64> = BTreeMap::new();
+        for per_edge in recount(link, &frames, &[502]).values() {
+            for (&function, &count) in per_edge {
+                *functions.entry(function).or_default() += count;
+            }
+        }
+        assert_eq!(functions.keys().copied().collect::<Vec<_>>(), [1, 2, 3, 4]);
+        for functions in s7_recount(link, &frames, &[s7_plant::ISO_TSAP_PORT])
+            .requests
+            .values()
+        {
+            assert!(
+                functions
+                    .keys()
+                    .all(|k| [FunctionKey::Code(0xF0), FunctionKey::Code(0x04)].contains(k))
+            );
+        }
+        for functions in dnp3_recount(link, &frames, &[dnp3::PORT]).requests.values() {
+            assert_eq!(
+                functions.keys().collect::<Vec<_>>(),
+                [&FunctionKey::Code(1)]
+            );
+        }
+        // Without the flag the same sessions write now and then.
+        let frames = run_shares(20_000, 200, shares);
+        let writes: u64 = recount(link, &frames, &[502])
+            .values()
+            .flat_map(|f| [6, 16].map(|c| f.get(&c).copied().unwrap_or(0)))
+            .sum();
+        assert!(writes > 0);
+    }
+
+    #[test]
+    fn the_benign_plant_reads_only_and_opcua_is_encrypted() {
+        let link = LinkType::Ethernet;
+        let shares = Shares {
+            s7: 20,
+            dnp3: 20,
+            opcua: 20,
+        };
+        let options = Options {
+            shares,
+            read_only: true,
+            opcua_secure: true,
+        };
+        for (packets, flows) in [(7, 10), (10_000, 100), (2_345, 3)] {
+            assert_eq!(run_options(packets, flows, options).len() as u64, packets);
+        }
+        let frames = run_options(20_000, 200, options);
+        assert!(assert_in_order_tcp(link, &frames) > 1000);
+        // Modbus reads, S7 Setup and Read Var, DNP3 class polls.
+        let modbus: BTreeSet<u8> = recount(link, &frames, &[502])
+            .values()
+            .flat_map(|f| f.keys().copied())
+            .collect();
+        assert_eq!(modbus.into_iter().collect::<Vec<_>>(), [1, 2, 3, 4]);
+        let s7: BTreeSet<FunctionKey> = s7_recount(link, &frames, &[s7_plant::ISO_TSAP_PORT])
+            .requests
+            .values()
+            .flat_map(|f| f.keys().copied())
+            .collect();
+        assert_eq!(
+            s7,
+            [FunctionKey::Code(0xF0), FunctionKey::Code(0x04)].into()
+        );
+        let dnp3_counts = dnp3_recount(link, &frames, &[dnp3::PORT]);
+        let dnp3: BTreeSet<FunctionKey> = dnp3_counts
+            .requests
+            .values()
+            .flat_map(|f| f.keys().copied())
+            .collect();
+        assert_eq!(dnp3, [FunctionKey::Code(1)].into());
+        // OPC UA: HEL and ACK, Basic256Sha256 OPNs with the CA-issued chain both ways, then
+        // MSG chunks; nothing else, no None channel.
+        let chain = [opcua::CLIENT_CERTIFICATE, opcua::CA_CERTIFICATE].concat();
+        let thumbprint = faro_protocols::opcua::certificate::parse(opcua::CLIENT_CERTIFICATE)
+            .unwrap()
+            .sha1
+            .to_vec();
+        let directions = opcua_chunks(link, &frames, opcua::PORT);
+        assert_eq!(directions.len(), 80);
+        let mut types: BTreeMap<String, u64> = BTreeMap::new();
+        for chunks in directions.values() {
+            for (kind, chunk) in chunks {
+                if kind == "OPN" {
+                    let ([policy, sender, receiver], rest) = asymmetric_header(chunk);
+                    assert_eq!(policy, opcua::POLICY_BASIC256SHA256.as_bytes());
+                    assert_eq!(sender, chain);
+                    assert_eq!(receiver, thumbprint);
+                    assert_eq!(rest, 512);
+                }
+                if kind == "MSG" {
+                    // The symmetric header, then whole AES blocks.
+                    assert_eq!((chunk.len() - 16) % 16, 0);
+                }
+                *types.entry(kind.clone()).or_default() += 1;
+            }
+        }
+        assert_eq!(
+            types.keys().collect::<Vec<_>>(),
+            ["ACK", "HEL", "MSG", "OPN"]
+        );
+        assert_eq!((types["HEL"], types["ACK"], types["OPN"]), (40, 40, 80));
+        assert!(types["MSG"] > 20 * 40);
     }
 
     #[test]
