@@ -437,7 +437,8 @@ fn asset_condition(condition: Condition, asset: &crate::inventory::Asset) -> Opt
             let at = seen_at(asset.first_seen);
             first_certificate(&|c| c.validity.0 > at)
         }
-        Condition::CertificateSelfSigned => first_certificate(&|c| c.self_signed),
+        // A self-signed issuer further up a chain is a trust anchor, not a finding.
+        Condition::CertificateSelfSigned => first_certificate(&|c| c.self_signed && c.leaf),
         Condition::CertificateWeakSignature => first_certificate(&|c| c.weak_signature),
         Condition::CertificateWeakKey => first_certificate(&|c| c.weak_key),
         _ => None,

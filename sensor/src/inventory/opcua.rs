@@ -80,10 +80,13 @@ pub struct CertificateInfo {
     /// RSA under 2048 bits.
     #[serde(skip)]
     pub weak_key: bool,
+    /// Presented as the first of its chain (the asset's own), not as an issuer.
+    #[serde(skip)]
+    pub leaf: bool,
 }
 
 impl CertificateInfo {
-    fn new(certificate: &Certificate, seen_in: &'static str) -> Self {
+    fn new(certificate: &Certificate, seen_in: &'static str, leaf: bool) -> Self {
         let time = |seconds: i64| {
             u64::try_from(seconds)
                 .ok()
@@ -106,6 +109,7 @@ impl CertificateInfo {
             validity: (certificate.not_before, certificate.not_after),
             weak_signature: certificate.weak_signature(),
             weak_key: certificate.weak_key(),
+            leaf,
         }
     }
 }
@@ -129,12 +133,14 @@ fn insert_text(set: &mut BTreeSet<String>, value: &[u8]) -> bool {
 /// Adds a certificate to a bounded list, merging by SHA-256; false when shed.
 fn add_certificate(list: &mut Vec<CertificateInfo>, der: &[u8], seen_in: &'static str) -> bool {
     let mut kept = true;
-    for parsed in certificate::parse_chain(der) {
+    for (at, parsed) in certificate::parse_chain(der).iter().enumerate() {
         let sha256 = certificate::hex(&parsed.sha256);
+        let leaf = at == 0;
         if let Some(known) = list.iter_mut().find(|c| c.sha256 == sha256) {
             known.seen_in.insert(seen_in);
+            known.leaf |= leaf;
         } else if list.len() < MAX_CERTIFICATES {
-            list.push(CertificateInfo::new(&parsed, seen_in));
+            list.push(CertificateInfo::new(parsed, seen_in, leaf));
         } else {
             kept = false;
         }
