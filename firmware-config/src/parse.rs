@@ -331,13 +331,45 @@ impl Cx<'_> {
             return None;
         };
         let fields = field_spans(table);
-        match T::deserialize(ValueDeserializer::from(value)) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                let at = e.span().unwrap_or(span);
-                let (field, message) = describe(path, &fields, e.message(), at.start, what);
-                self.p.add(at, field, message);
-                None
+        let mut table = table.clone();
+        // serde stops at the first bad key: report it, take the key out and
+        // read the table again, so every unknown or mistyped key of the table
+        // is reported at once. A missing required key ends the table.
+        let mut missing_reported: Vec<String> = Vec::new();
+        loop {
+            let attempt = Spanned::new(span.clone(), DeValue::Table(table.clone()));
+            let e = match T::deserialize(ValueDeserializer::from(attempt)) {
+                Ok(t) => return Some(t),
+                Err(e) => e,
+            };
+            let at = e.span().unwrap_or_else(|| span.clone());
+            let (field, message) = describe(path, &fields, e.message(), at.start, what);
+            let bad_key = fields
+                .iter()
+                .find(|f| within(&f.key_span, at.start) || within(&f.value_span, at.start))
+                .map(|f| f.key.clone())
+                .filter(|_| !e.message().starts_with("missing field"));
+            match bad_key {
+                Some(key) => {
+                    self.p.add(at, field, message);
+                    table = table
+                        .into_iter()
+                        .filter(|(k, _)| k.get_ref().as_ref() != key.as_str())
+                        .collect();
+                    // A required key taken out comes back as missing: already said.
+                    missing_reported.push(key);
+                }
+                None => {
+                    let reported = e
+                        .message()
+                        .strip_prefix("missing field `")
+                        .and_then(|rest| rest.split('`').next())
+                        .is_some_and(|name| missing_reported.iter().any(|k| k == name));
+                    if !reported {
+                        self.p.add(at, field, message);
+                    }
+                    return None;
+                }
             }
         }
     }

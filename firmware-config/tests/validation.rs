@@ -705,6 +705,7 @@ max_flows = \"many\"
             "plant.toml:12:10: zones[1].cidrs[0]: 10.10.1.128/25 overlaps 10.10.1.0/24 of zone `control` (zones[0]): zones must not overlap",
             "plant.toml:12:28: zones[1].cidrs[1]: `10.10.300.0/24` is not a CIDR network (e.g. 10.10.1.0/24 or fd00:10::/64)",
             "plant.toml:13:16: zones[1].purdue_level: 7 is not a Purdue level: allowed 0, 1, 2, 3, 3.5 (DMZ), 4 or 5",
+            "plant.toml:15:1: zones[2].cidrs: missing required field `cidrs` in this [[zones]] table",
             "plant.toml:17:1: zones[2].cidr: unknown field `cidr`, expected one of `name`, `cidrs`, `purdue_level`, `criticality`",
             "plant.toml:23:15: assets[0].criticality: unknown criticality `extreme`, expected one of `low`, `medium`, `high`, `critical`",
             "plant.toml:26:11: assets[1].address: duplicate asset address 10.10.1.20: already assets[0] (`PLC-1`)",
@@ -767,4 +768,27 @@ mod never_panics {
             }
         }
     }
+}
+
+#[test]
+fn every_bad_key_of_one_table_is_reported() {
+    // Two unknown keys and a mistyped one in the same table: all three, in order.
+    let found = problems(
+        "[[zones]]\nname = \"control\"\ncidr = [\"10.0.0.0/8\"]\ncidrs = [\"10.0.0.0/8\"]\npurdue_level = \"one\"\ncolour = \"red\"\n",
+    );
+    assert_eq!(found.len(), 3, "{found:#?}");
+    assert!(
+        found[0].starts_with(&format!("{FILE}:6:1: zones[0].cidr: unknown field `cidr`")),
+        "{found:#?}"
+    );
+    assert!(
+        found[1].starts_with(&format!("{FILE}:8:16: zones[0].purdue_level: ")),
+        "{found:#?}"
+    );
+    assert!(
+        found[2].starts_with(&format!(
+            "{FILE}:9:1: zones[0].colour: unknown field `colour`"
+        )),
+        "{found:#?}"
+    );
 }
