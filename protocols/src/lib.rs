@@ -41,13 +41,15 @@ macro_rules! wire_enum {
 
 /// Declares a set of bit flags and their `snake_case` names from one table:
 /// the `bitflags` type, `names()` (the names of the flags set, in bit order)
-/// and `name()` (the name of a single flag).
+/// and `name()` (the name of a single flag); for anomaly flags, optionally the
+/// set that means "malformed" (`MALFORMED`, `is_malformed()`).
 macro_rules! named_flags {
     (
         $(#[$meta:meta])*
         $ty:ident($repr:ty) {
             $( $(#[doc = $doc:tt])* $flag:ident = $value:expr => $name:literal; )*
         }
+        $( malformed: [$($bad:ident),* $(,)?]; )?
     ) => {
         bitflags::bitflags! {
             $(#[$meta])*
@@ -77,6 +79,20 @@ macro_rules! named_flags {
                     .map(|&(_, name)| name)
             }
         }
+
+        $(
+            impl $ty {
+                /// The flags that say the message's structure is broken
+                /// (lengths, counts, sizes), as opposed to unusual but
+                /// well-formed content (an unknown or reserved function).
+                pub const MALFORMED: $ty = $ty::empty()$(.union($ty::$bad))*;
+
+                /// Whether any flag of [`Self::MALFORMED`] is set.
+                pub fn is_malformed(self) -> bool {
+                    self.intersects(Self::MALFORMED)
+                }
+            }
+        )?
     };
 }
 

@@ -68,25 +68,7 @@ named_flags! {
         /// An MBAP length above the specification's 254 (an ADU over 260 bytes).
         OVERSIZED_ADU = 1 << 18 => "oversized_adu";
     }
-}
-
-impl Anomalies {
-    /// The flags that say the ADU's structure is broken (lengths, counts,
-    /// field values), as opposed to unusual but well-formed content (an
-    /// unassigned, reserved or user-defined function, an unknown MEI type).
-    pub const MALFORMED: Anomalies = Anomalies::BAD_PROTOCOL_ID
-        .union(Anomalies::LENGTH_MISMATCH)
-        .union(Anomalies::TRUNCATED_PDU)
-        .union(Anomalies::BYTE_COUNT_MISMATCH)
-        .union(Anomalies::QUANTITY_OUT_OF_RANGE)
-        .union(Anomalies::INVALID_COIL_VALUE)
-        .union(Anomalies::INVALID_FIELD_VALUE)
-        .union(Anomalies::OVERSIZED_ADU);
-
-    /// Whether any flag of [`Anomalies::MALFORMED`] is set.
-    pub fn is_malformed(self) -> bool {
-        self.intersects(Anomalies::MALFORMED)
-    }
+    malformed: [BAD_PROTOCOL_ID, LENGTH_MISMATCH, TRUNCATED_PDU, BYTE_COUNT_MISMATCH, QUANTITY_OUT_OF_RANGE, INVALID_COIL_VALUE, INVALID_FIELD_VALUE, OVERSIZED_ADU];
 }
 
 /// The `snake_case` name of a single flag, `None` for no flag or several.

@@ -197,19 +197,7 @@ named_flags! {
         /// Bytes after the trailer, or one to three bytes where a trailer would be.
         TRAILING_BYTES = 1 << 6 => "trailing_bytes";
     }
-}
-
-impl Anomalies {
-    /// The flags that say the PDU's structure is broken, as opposed to an
-    /// unknown version, opcode or function.
-    pub const MALFORMED: Anomalies = Anomalies::BAD_DIGEST_LENGTH
-        .union(Anomalies::BAD_TRAILER)
-        .union(Anomalies::TRAILING_BYTES);
-
-    /// Whether any flag of [`Anomalies::MALFORMED`] is set.
-    pub fn is_malformed(self) -> bool {
-        self.intersects(Anomalies::MALFORMED)
-    }
+    malformed: [BAD_DIGEST_LENGTH, BAD_TRAILER, TRAILING_BYTES];
 }
 
 /// A decoded S7comm-plus PDU, borrowing from the reassembled COTP user data.

@@ -32,22 +32,7 @@ named_flags! {
         /// record current time, initialize data, save configuration).
         UNEXPECTED_OBJECTS = 1 << 10 => "unexpected_objects";
     }
-}
-
-impl Anomalies {
-    /// The flags that say the fragment's structure is broken (object sizes,
-    /// qualifiers, ranges), as opposed to an unknown function or object.
-    pub const MALFORMED: Anomalies = Anomalies::UNKNOWN_OBJECT_LENGTH
-        .union(Anomalies::TRUNCATED_OBJECT)
-        .union(Anomalies::UNSUPPORTED_QUALIFIER)
-        .union(Anomalies::INVALID_RANGE)
-        .union(Anomalies::OBJECT_SIZE_MISMATCH)
-        .union(Anomalies::MALFORMED_OBJECT);
-
-    /// Whether any flag of [`Anomalies::MALFORMED`] is set.
-    pub fn is_malformed(self) -> bool {
-        self.intersects(Anomalies::MALFORMED)
-    }
+    malformed: [UNKNOWN_OBJECT_LENGTH, TRUNCATED_OBJECT, UNSUPPORTED_QUALIFIER, INVALID_RANGE, OBJECT_SIZE_MISMATCH, MALFORMED_OBJECT];
 }
 
 #[cfg(test)]

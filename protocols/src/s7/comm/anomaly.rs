@@ -29,23 +29,7 @@ named_flags! {
         /// A Write Var Job whose data items do not match its item count.
         DATA_ITEM_MISMATCH = 1 << 11 => "data_item_mismatch";
     }
-}
-
-impl Anomalies {
-    /// The flags that say the PDU's structure is broken (lengths, counts),
-    /// as opposed to unusual but well-formed content (an unknown function or
-    /// userdata group, a non-S7ANY item).
-    pub const MALFORMED: Anomalies = Anomalies::TRAILING_BYTES
-        .union(Anomalies::TRUNCATED_PARAM)
-        .union(Anomalies::PARAM_LENGTH_MISMATCH)
-        .union(Anomalies::ITEM_COUNT_MISMATCH)
-        .union(Anomalies::DATA_ITEM_MISMATCH)
-        .union(Anomalies::UNEXPECTED_USERDATA_HEAD);
-
-    /// Whether any flag of [`Anomalies::MALFORMED`] is set.
-    pub fn is_malformed(self) -> bool {
-        self.intersects(Anomalies::MALFORMED)
-    }
+    malformed: [TRAILING_BYTES, TRUNCATED_PARAM, PARAM_LENGTH_MISMATCH, ITEM_COUNT_MISMATCH, DATA_ITEM_MISMATCH, UNEXPECTED_USERDATA_HEAD];
 }
 
 #[cfg(test)]
