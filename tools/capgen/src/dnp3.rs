@@ -31,6 +31,7 @@ mod group {
     pub(super) const TIME_DELAY: u8 = 52;
     pub(super) const CLASS: u8 = 60;
     pub(super) const INTERNAL_INDICATIONS: u8 = 80;
+    pub(super) const APPLICATION_IDENTIFIER: u8 = 90;
     pub(super) const SECURE_AUTHENTICATION: u8 = 120;
 }
 
@@ -140,6 +141,10 @@ pub(crate) enum Request {
     /// Write of g80v1 point 7: clears the device restart indication.
     ClearRestart,
     ColdRestart,
+    /// Stop of the application named by a g90v1 application identifier.
+    StopApplication(&'static str),
+    /// Start of the application named by a g90v1 application identifier.
+    StartApplication(&'static str),
     EnableUnsolicited(&'static [u8]),
     DisableUnsolicited(&'static [u8]),
     /// Confirm of a response (of an unsolicited response when `unsolicited`).
@@ -183,6 +188,8 @@ impl Request {
                 FunctionCode::WRITE
             }
             Request::ColdRestart => FunctionCode::COLD_RESTART,
+            Request::StopApplication(_) => FunctionCode::STOP_APPLICATION,
+            Request::StartApplication(_) => FunctionCode::START_APPLICATION,
             Request::EnableUnsolicited(_) => FunctionCode::ENABLE_UNSOLICITED,
             Request::DisableUnsolicited(_) => FunctionCode::DISABLE_UNSOLICITED,
             Request::Confirm { .. } => FunctionCode::CONFIRM,
@@ -193,12 +200,14 @@ impl Request {
     }
 
     /// Requests an outstation with Secure Authentication challenges: controls, writes,
-    /// restarts.
+    /// restarts, starting and stopping applications.
     fn is_critical(&self) -> bool {
         let function = self.function();
         function.is_control()
             || function == FunctionCode::WRITE
             || function == FunctionCode::COLD_RESTART
+            || function == FunctionCode::STOP_APPLICATION
+            || function == FunctionCode::START_APPLICATION
     }
 
     /// Encodes the request with application sequence `sequence` into `apdu`.
@@ -245,6 +254,12 @@ impl Request {
                 objects.push(header(group::INTERNAL_INDICATIONS, 1));
             }
             Request::ColdRestart | Request::Confirm { .. } => {}
+            Request::StopApplication(name) | Request::StartApplication(name) => {
+                // IEEE 1815 g90v1: one free-format object (qualifier 0x5B) naming the application.
+                app::write_free_format(body, group::APPLICATION_IDENTIFIER, 1, name.as_bytes())
+                    .context("application identifier")?;
+                objects.push(header(group::APPLICATION_IDENTIFIER, 1));
+            }
             Request::SessionKeyStatusQuery { user } => {
                 app::write_object_header(
                     body,
@@ -610,7 +625,10 @@ impl Outstation {
             }
             Request::WriteTime(_) => self.need_time = false,
             Request::ClearRestart => self.restarted = false,
-            Request::WriteSchedules(_) => {}
+            // A null response (IIN only) says the application was stopped or started.
+            Request::WriteSchedules(_)
+            | Request::StopApplication(_)
+            | Request::StartApplication(_) => {}
             Request::ColdRestart => {
                 let delay = self.rng.range_u16(15_000, 30_000);
                 app::write_object_header(
@@ -825,6 +843,8 @@ mod tests {
             Request::WriteTime(time_at(0)),
             Request::ClearRestart,
             Request::ColdRestart,
+            Request::StopApplication("LOGIC"),
+            Request::StartApplication("LOGIC"),
             Request::Confirm { unsolicited: true },
             Request::SessionKeyStatusQuery { user: 1 },
             station.key_change_for(&mut rng).unwrap(),
@@ -879,6 +899,37 @@ mod tests {
         assert_eq!(fragment.objects.iter().count(), 7);
         assert_eq!(apdu.identity.len(), 7);
         assert!(apdu.identity.contains(&("vendor", "SEL".to_owned())));
+    }
+
+    #[test]
+    fn applications_are_named_by_g90v1_and_answered_with_null_responses() {
+        let mut station = Outstation::new(4, 4, Rng::new(2));
+        let mut apdu = Apdu::default();
+        for (request, function) in [
+            (
+                Request::StopApplication("LOGIC"),
+                FunctionCode::STOP_APPLICATION,
+            ),
+            (
+                Request::StartApplication("LOGIC"),
+                FunctionCode::START_APPLICATION,
+            ),
+        ] {
+            request.encode(6, &mut apdu).unwrap();
+            parse(&apdu);
+            // Control, function, then g90v1, qualifier 0x5B, one object of five octets.
+            assert_eq!(apdu.bytes[1], function.0);
+            assert_eq!(&apdu.bytes[2..8], [90, 1, 0x5B, 1, 5, 0]);
+            assert_eq!(&apdu.bytes[8..], b"LOGIC");
+            assert_eq!(apdu.objects, [header(90, 1)]);
+            station.answer(&request, 6, 0, &mut apdu).unwrap();
+            let fragment = parse(&apdu);
+            assert_eq!(fragment.function, FunctionCode::RESPONSE);
+            assert_eq!(fragment.control.sequence(), 6);
+            assert!(fragment.objects.is_empty());
+            assert!(apdu.objects.is_empty());
+            assert_eq!(apdu.bytes.len(), 4);
+        }
     }
 
     #[test]

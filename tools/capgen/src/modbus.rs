@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 use faro_protocols::modbus::{
     self, Body, DeviceIdObject, DeviceIdObjects, DiagnosticSubFunction, ExceptionCode,
-    FunctionCode, ReadDeviceIdCode,
+    FILE_REFERENCE_TYPE, FileRecordRequest, FunctionCode, ReadDeviceIdCode,
 };
 
 use crate::rng::Rng;
@@ -15,6 +15,8 @@ const CONFORMITY_REGULAR_INDIVIDUAL: u8 = 0x82;
 /// Coil values of Write Single Coil.
 const COIL_ON: u16 = 0xFF00;
 const COIL_OFF: u16 = 0x0000;
+/// Highest record number of a file (spec 6.15: 0x0000 to 0x270F).
+const MAX_FILE_RECORD: u16 = 0x270F;
 
 /// One request a client puts on the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +39,12 @@ pub(crate) enum Request {
     Diagnostics { sub_function: u16, data: u16 },
     /// FC 43 / MEI 14.
     ReadDeviceId { code: u8, object_id: u8 },
+    /// FC 21 with one sub-request: `values` written from record `record` of file `file`.
+    WriteFileRecord {
+        file: u16,
+        record: u16,
+        values: Vec<u16>,
+    },
 }
 
 impl Request {
@@ -49,6 +57,7 @@ impl Request {
             Request::WriteMultipleRegisters { .. } => FunctionCode::WRITE_MULTIPLE_REGISTERS,
             Request::Diagnostics { .. } => FunctionCode::DIAGNOSTICS,
             Request::ReadDeviceId { .. } => FunctionCode::ENCAPSULATED_INTERFACE_TRANSPORT,
+            Request::WriteFileRecord { .. } => FunctionCode::WRITE_FILE_RECORD,
         }
     }
 
@@ -105,6 +114,17 @@ impl Request {
                 read_device_id_code: *code,
                 object_id: *object_id,
             },
+            Request::WriteFileRecord {
+                file,
+                record,
+                values,
+            } => {
+                write_file_record(*file, *record, values, scratch)?;
+                Body::ByteCounted {
+                    byte_count: count_u8(scratch.len())?,
+                    data: scratch,
+                }
+            }
         };
         encode(out, transaction_id, unit_id, self.function(), &body)
     }
@@ -147,6 +167,22 @@ fn pack_registers(values: impl Iterator<Item = u16>, out: &mut Vec<u8>) {
     for value in values {
         out.extend_from_slice(&value.to_be_bytes());
     }
+}
+
+/// One FC 21 sub-request (spec 6.15: reference type 6, file number, record number, record
+/// length, then the registers), as the request carries it and the response echoes it.
+fn write_file_record(file: u16, record: u16, values: &[u16], out: &mut Vec<u8>) -> Result<()> {
+    let mut data = Vec::with_capacity(values.len() * 2);
+    pack_registers(values.iter().copied(), &mut data);
+    FileRecordRequest {
+        reference_type: FILE_REFERENCE_TYPE,
+        file_number: file,
+        record_number: record,
+        record_length: count_u16(values.len())?,
+        record_data: &data,
+    }
+    .write(out);
+    Ok(())
 }
 
 /// What a device says about itself in Read Device Identification (FC 43 / MEI 14).
@@ -403,6 +439,29 @@ impl Plc {
                     objects: DeviceIdObjects::new(&self.scratch, number_of_objects),
                 }
             }
+            Request::WriteFileRecord {
+                file,
+                record,
+                values,
+            } => {
+                // File 0 does not exist; records run 0 to 9999 (spec 6.15).
+                let last = usize::from(*record) + values.len().saturating_sub(1);
+                if *file == 0 || last > usize::from(MAX_FILE_RECORD) {
+                    return exception(
+                        out,
+                        transaction_id,
+                        unit_id,
+                        function,
+                        ExceptionCode::ILLEGAL_DATA_ADDRESS,
+                    );
+                }
+                // The normal response is an echo of the request.
+                write_file_record(*file, *record, values, &mut self.scratch)?;
+                Body::ByteCounted {
+                    byte_count: count_u8(self.scratch.len())?,
+                    data: &self.scratch,
+                }
+            }
         };
         encode(out, transaction_id, unit_id, function, &body)
     }
@@ -463,4 +522,68 @@ pub(crate) fn exception(
         function.to_exception(),
         &Body::Exception { code },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use faro_protocols::Framing;
+    use faro_protocols::modbus::{Anomalies, Direction, response_anomalies};
+
+    use super::*;
+    use crate::scenario::sample;
+
+    /// The one ADU at the start of `bytes`, parsed as sent in `direction`.
+    fn parse(bytes: &[u8], direction: Direction) -> modbus::Message<'_> {
+        let Framing::Parsed { consumed, message } = modbus::frame(bytes) else {
+            panic!("no ADU in {bytes:02x?}");
+        };
+        assert_eq!(consumed, bytes.len());
+        modbus::parse(message, direction)
+    }
+
+    #[test]
+    fn write_file_record_is_answered_with_its_echo() {
+        let request = Request::WriteFileRecord {
+            file: 4,
+            record: 1,
+            values: vec![0x06AF, 0x04BE, 0x100D],
+        };
+        let mut scratch = Vec::new();
+        let mut sent = Vec::new();
+        request.encode(&mut sent, 7, 1, &mut scratch).unwrap();
+        // Spec 6.15's example but for record 1: byte count 13, reference type 6, file 4, length 3.
+        assert_eq!(
+            &sent[7..],
+            [
+                0x15, 0x0D, 0x06, 0x00, 0x04, 0x00, 0x01, 0x00, 0x03, 0x06, 0xAF, 0x04, 0xBE, 0x10,
+                0x0D
+            ]
+        );
+        let parsed = parse(&sent, Direction::Request);
+        assert_eq!(parsed.anomalies, Anomalies::empty());
+        let records: Vec<_> = parsed.file_records().unwrap().collect();
+        assert_eq!(records.len(), 1);
+        assert_eq!((records[0].file_number, records[0].record_number), (4, 1));
+
+        let mut plc = Plc::new(sample::identity(0), Limits::DEFAULT, Rng::new(1));
+        let mut answer = Vec::new();
+        plc.answer(&request, 7, 1, &mut answer).unwrap();
+        assert_eq!(answer, sent);
+        let response = parse(&answer, Direction::Response);
+        assert_eq!(response.anomalies, Anomalies::empty());
+        assert_eq!(
+            response_anomalies(request.function(), parsed.quantity(), &response),
+            Anomalies::empty()
+        );
+
+        // File 0 does not exist.
+        let nowhere = Request::WriteFileRecord {
+            file: 0,
+            record: 1,
+            values: vec![1],
+        };
+        answer.clear();
+        plc.answer(&nowhere, 8, 1, &mut answer).unwrap();
+        assert_eq!(&answer[7..], [0x95, 0x02]);
+    }
 }

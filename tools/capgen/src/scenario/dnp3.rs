@@ -10,9 +10,12 @@
 //!   unsolicited responses. At 13 s an operator trips breaker 3 and closes breaker 7: Select then
 //!   Operate of g12v1 CROBs on points 3 and 7, echoed; the RTU reports the breakers' new states
 //!   in an unsolicited response (CON set) that the master confirms. At 21 s a link status
-//!   keep-alive; at 25 s a Direct Operate of a g41v2 analog output. One event poll's link frame
-//!   reaches the capture with a bit flipped after its CRC was computed (the RTU sits behind a
-//!   serial terminal server): the RTU ignores it, and the master tries again a second later.
+//!   keep-alive; at 25 s a Direct Operate of a g41v2 analog output. At 40 s an engineer stops
+//!   the RTU's `LOGIC` application (Stop Application, function 18) and at 46 s starts it again
+//!   (Start Application, 17), each naming it in a g90v1 application identifier (qualifier 0x5B);
+//!   the RTU answers each with a null response (IIN only). One event poll's link frame reaches
+//!   the capture with a bit flipped after its CRC was computed (the RTU sits behind a serial
+//!   terminal server): the RTU ignores it, and the master tries again a second later.
 //! - RTU `10.50.1.11` (link address 11, GE, TCP 20100) runs Secure Authentication: the master
 //!   asks for the session key status (g120v4, answered with g120v5), changes the session keys
 //!   (g120v6) and reads all device attributes (g0v254). Every critical request, the time write,
@@ -86,6 +89,9 @@ const SOUTH: Host = Host::new([0x02, 0x09, 0x1E, 0x50, 0x01, 0x11], v4(10, 50, 1
 const EAST: Host = Host::new([0x00, 0x80, 0xF4, 0x50, 0x01, 0x12], v4(10, 50, 1, 12));
 const RECLOSER: Host = Host::new([0x02, 0x1C, 0x2C, 0x50, 0x02, 0x20], v4(10, 50, 2, 20));
 
+/// The application RTU 10 runs, as its g90v1 application identifier names it.
+const NORTH_APPLICATION: &str = "LOGIC";
+
 const NORTH_IDENTITY: Identity = Identity {
     software_version: "R151-V2",
     hardware_version: "3530-0A1",
@@ -147,6 +153,9 @@ enum Step {
     SelectOperate(Vec<Crob>),
     /// A link status keep-alive.
     LinkStatus,
+    /// One exchange whose randomness comes from a generator forked for it, so that the
+    /// master's own draws (and every model forked from them later) are as without it.
+    Aside(Request),
 }
 
 /// The substation's output and the master's randomness.
@@ -390,6 +399,13 @@ impl<S: PacketSink> Substation<'_, S> {
                 let reported = operated + self.rng.range(20, 60) * MILLISECOND;
                 self.unsolicited(a, reported)
             }
+            Step::Aside(request) => {
+                let aside = self.rng.fork(u64::from(request.function().0));
+                let master = std::mem::replace(&mut self.rng, aside);
+                let answered = self.exchange(a, at, &request);
+                self.rng = master;
+                answered
+            }
             Step::LinkStatus => {
                 a.session.queue_link_status(Side::Client)?;
                 a.session.send(self.wire, at, Side::Client)?;
@@ -402,7 +418,7 @@ impl<S: PacketSink> Substation<'_, S> {
     }
 
     /// RTU 10: startup, polls, select-before-operate, unsolicited events, a keep-alive, an
-    /// analog output, and one corrupted poll.
+    /// analog output, its application stopped and started, and one corrupted poll.
     fn north(&mut self) -> Result<()> {
         let station = Outstation::new(16, 16, self.rng.fork(10))
             .with_identity(NORTH_IDENTITY)
@@ -450,6 +466,16 @@ impl<S: PacketSink> Substation<'_, S> {
                     value: AnalogValue::I16(1250),
                     status: 0,
                 }])),
+            ),
+            // The RTU's logic application stopped for a settings change, then started again;
+            // aside, so that the other outstations' traffic stays as it was.
+            (
+                40_300 * MILLISECOND,
+                Step::Aside(Request::StopApplication(NORTH_APPLICATION)),
+            ),
+            (
+                46_300 * MILLISECOND,
+                Step::Aside(Request::StartApplication(NORTH_APPLICATION)),
             ),
         ];
         self.run(&mut a, &mut plan, &mut script, DURATION)?;
@@ -751,7 +777,8 @@ mod tests {
                 .map(|(_, &n)| n)
         };
         // North: startup, select-before-operate on points 3 and 7 (request and echo each),
-        // unsolicited events confirmed, an analog output, no Secure Authentication.
+        // unsolicited events confirmed, an analog output, its application stopped and started
+        // (one g90v1 each, null responses), no Secure Authentication.
         for function in [
             FunctionCode::SELECT,
             FunctionCode::OPERATE,
@@ -759,6 +786,8 @@ mod tests {
             FunctionCode::ENABLE_UNSOLICITED,
             FunctionCode::DISABLE_UNSOLICITED,
             FunctionCode::WRITE,
+            FunctionCode::STOP_APPLICATION,
+            FunctionCode::START_APPLICATION,
         ] {
             assert_eq!(count(north, function), Some(1), "{function:?}");
         }
@@ -770,6 +799,16 @@ mod tests {
         assert_eq!(object(north, "g41v2"), Some(2));
         assert_eq!(object(north, "g0v247"), Some(2));
         assert_eq!(object(north, "g50v1"), Some(1));
+        assert_eq!(object(north, "g90v1"), Some(2));
+        for edge in [south, east, recloser] {
+            for function in [
+                FunctionCode::STOP_APPLICATION,
+                FunctionCode::START_APPLICATION,
+            ] {
+                assert_eq!(count(edge, function), None, "{function:?}");
+            }
+            assert_eq!(object(edge, "g90v1"), None);
+        }
         assert!(!dnp3[&north].secure_authentication);
         // South: three challenged requests (time, CROB, schedule), each authenticated, and the
         // two key management requests.

@@ -8,7 +8,9 @@
 //!   port 5020 and acknowledges each request before answering.
 //! - Engineering station `10.20.0.50` visits every PLC: Read Device Identification (FC 43/14),
 //!   Diagnostics echo (FC 8/0), writes (FC 5, 6, 15, 16), one read past the end of PLC 1's
-//!   holding registers (exception 2); then HTTP to a device console on TCP 502, DNS, HTTPS.
+//!   holding registers (exception 2), and a recipe download to PLC 1: one Write File Record
+//!   (FC 21) of file 4, record 1, answered with its echo; then HTTP to a device console on TCP
+//!   502, DNS, HTTPS.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -29,6 +31,8 @@ const DURATION: u64 = 60 * SECOND;
 const MODBUS_PORT: u16 = 502;
 /// Windows hosts start IP TTL at 128.
 const WINDOWS_TTL: u8 = 128;
+/// The file of PLC 1's extended memory that holds the recipe the engineering station downloads.
+const RECIPE_FILE: u16 = 4;
 
 const fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(a, b, c, d))
@@ -424,6 +428,8 @@ fn engineering<S: PacketSink>(plant: &mut Plant<'_, S>) -> Result<()> {
     };
     let coils: Vec<bool> = (0..10).map(|i| i % 3 != 1).collect();
     let registers: Vec<u16> = (0..8).map(|i| 1200 + i * 25).collect();
+    // Recipe parameters: set point, ramp rate, hold time, batch size, mixer speed.
+    let recipe = vec![725, 15, 180, 2400, 1450];
     let visits: [(u64, usize, Vec<Vec<Request>>); 5] = [
         (
             10 * SECOND,
@@ -444,6 +450,12 @@ fn engineering<S: PacketSink>(plant: &mut Plant<'_, S>) -> Result<()> {
                 vec![Request::WriteMultipleRegisters {
                     start: 1010,
                     values: registers,
+                }],
+                // A recipe download into extended memory: file 4, from record 1.
+                vec![Request::WriteFileRecord {
+                    file: RECIPE_FILE,
+                    record: 1,
+                    values: recipe,
                 }],
             ],
         ),
@@ -584,9 +596,19 @@ mod tests {
             .values()
             .flat_map(|f| f.keys().copied())
             .collect();
-        for function in [1, 2, 3, 4, 5, 6, 8, 15, 16, 43] {
+        for function in [1, 2, 3, 4, 5, 6, 8, 15, 16, 21, 43] {
             assert!(functions.contains(&function), "function {function}");
         }
+        // One recipe download, from the engineering station to PLC 1.
+        let downloads: Vec<_> = truth
+            .modbus_edges()
+            .into_iter()
+            .filter_map(|(edge, f)| f.get(&21).map(|&n| (edge, n)))
+            .collect();
+        assert_eq!(
+            downloads,
+            [((ENGINEERING.ip, SITES[0].host.ip, MODBUS_PORT), 1)]
+        );
     }
 
     #[test]
@@ -611,6 +633,11 @@ mod tests {
             .filter(|a| a[7] == 8 && a[8..10] == [0, 0])
             .count();
         assert_eq!(echo, 2);
+        // The recipe download's answer echoes file 4, record 1 and its five registers.
+        let file_records: Vec<&Vec<u8>> = answers.iter().filter(|a| a[7] == 21).collect();
+        assert_eq!(file_records.len(), 1);
+        assert_eq!(&file_records[0][8..15], [17, 6, 0, 4, 0, 1, 0]);
+        assert_eq!(file_records[0][15], 5);
     }
 
     #[test]
