@@ -14,6 +14,7 @@ pub mod pipeline;
 pub mod reassembly;
 pub mod report;
 pub mod stats;
+pub mod summary;
 
 pub use error::SensorError;
 pub use pipeline::{Outcome, Pipeline};

@@ -1,7 +1,7 @@
 //! The offline pipeline: one frame at a time through decoding, the flow table,
 //! TCP reassembly and the protocol dissectors, into the inventory.
 
-use faro_firmware_config::CapacityLimits;
+use faro_firmware_config::{CapacityLimits, Config};
 
 use crate::capture::Frame;
 use crate::decode::{self, Decoded, LinkType, Packet, TcpFlags, Transport};
@@ -10,6 +10,7 @@ use crate::findings::Findings;
 use crate::flow::{Endpoint, Flow, FlowKey, FlowTable, Side, Stream, TransportProto};
 use crate::inventory::Inventory;
 use crate::reassembly::{Budget, Chunk, HoldLimits, ReassemblyContext};
+use crate::report::Report;
 use crate::stats::Stats;
 
 /// Everything the stream callbacks may touch.
@@ -138,6 +139,31 @@ impl Pipeline {
             Decoded::OtherTransport => stats.decode.other_transport += 1,
             Decoded::Truncated => stats.malformed.truncated_packets += 1,
         }
+    }
+
+    /// The report as things stand, without closing any flow (for periodic
+    /// summaries): the state rules are applied to the live inventory first.
+    pub fn report(&mut self, config: &Config) -> Report {
+        let analysis = &mut self.shared.analysis;
+        analysis.findings.evaluate(
+            &mut analysis.inventory,
+            config,
+            analysis.observed,
+            &mut analysis.stats.shed,
+        );
+        let findings = analysis.findings.reports(&analysis.inventory, config);
+        Report::new(
+            Vec::new(),
+            &analysis.inventory,
+            analysis.stats.clone(),
+            findings,
+            config,
+        )
+    }
+
+    /// Capture time of the first and last frame so far.
+    pub fn observed(&self) -> Option<(u64, u64)> {
+        self.shared.analysis.observed
     }
 
     /// Closes every flow (delivering what reassembly still holds) and returns the results.
