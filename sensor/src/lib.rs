@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod pipeline;
 pub mod reassembly;
 pub mod report;
+pub mod spool;
 pub mod stats;
 pub mod summary;
 

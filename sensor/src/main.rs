@@ -39,6 +39,19 @@ enum Command {
     CheckConfig(CheckConfigArgs),
     /// List the detection rules (ids to silence in the configuration).
     Rules(RulesArgs),
+    /// Create the sensor's signing key pair (DIR/sensor.key, DIR/sensor.pub)
+    /// and print the public key and its fingerprint for enrollment.
+    Keygen(KeygenArgs),
+}
+
+#[derive(clap::Args)]
+struct KeygenArgs {
+    /// Directory for sensor.key (PKCS#8 PEM, mode 0600) and sensor.pub (SPKI PEM).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Replace an existing sensor.key (the sensor must then be enrolled again).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(clap::Args)]
@@ -93,7 +106,83 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze(args),
         Command::CheckConfig(args) => check_config(&args.file),
         Command::Rules(args) => list_rules(args.format),
+        Command::Keygen(args) => match keygen(&args.out, args.force) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("faro-sensor keygen: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
+}
+
+/// Writes a new key pair into `dir` and prints the public half for enrollment.
+fn keygen(dir: &Path, force: bool) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use faro_protocols::uplink;
+    use std::os::unix::fs::DirBuilderExt as _;
+
+    let key_path = dir.join("sensor.key");
+    if !force && key_path.exists() {
+        anyhow::bail!(
+            "{} already exists; pass --force to replace it (the sensor must then be enrolled again)",
+            key_path.display()
+        );
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
+    let key = uplink::generate_key();
+    let private = uplink::signing_key_to_pem(&key).context("encoding the private key")?;
+    let public =
+        uplink::verifying_key_to_pem(&key.verifying_key()).context("encoding the public key")?;
+    write_atomically(&key_path, private.as_bytes(), 0o600, force)?;
+    write_atomically(&dir.join("sensor.pub"), public.as_bytes(), 0o644, true)?;
+    print!("{public}");
+    println!("fingerprint: {}", uplink::fingerprint(&key.verifying_key()));
+    Ok(())
+}
+
+/// Writes `path` so that it never exists partly written nor, even for an
+/// instant, with a mode wider than `mode`: a temporary file created with
+/// `mode`, synced, then renamed over `path` (`replace`) or hard-linked to it
+/// (which fails if `path` appeared meanwhile).
+fn write_atomically(path: &Path, bytes: &[u8], mode: u32, replace: bool) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)
+            .with_context(|| format!("creating {}", tmp.display()))?;
+        // The umask may have narrowed the mode; the public key must stay readable.
+        file.set_permissions(std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("setting the mode of {}", tmp.display()))?;
+        file.write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        if replace {
+            std::fs::rename(&tmp, path)
+        } else {
+            std::fs::hard_link(&tmp, path)
+        }
+        .with_context(|| format!("writing {}", path.display()))?;
+        // The rename or link itself must survive a power cut.
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("syncing {}", dir.display()))
+    })();
+    // Already renamed on success, else a leftover: either way it must go.
+    let _ = std::fs::remove_file(&tmp);
+    result
 }
 
 /// Prints the rule catalogue.
