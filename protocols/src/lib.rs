@@ -105,6 +105,7 @@ pub mod modbus;
 pub mod opcua;
 pub mod s7;
 pub mod stream;
+pub mod uplink;
 
 pub use cursor::Reader;
 pub use error::{Error, Layer};

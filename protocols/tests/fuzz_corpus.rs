@@ -66,3 +66,8 @@ fn opcua_transport_corpus() {
 fn opcua_service_corpus() {
     replay("opcua_service", faro_protocols::fuzzing::opcua_service);
 }
+
+#[test]
+fn uplink_envelope_corpus() {
+    replay("uplink_envelope", faro_protocols::fuzzing::uplink_envelope);
+}
