@@ -1,0 +1,72 @@
+//! A minimal HTTPS client (hyper over tokio-rustls) for tests and the
+//! benchmark: one connection, requests in turn.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use axum::body::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use rustls::ClientConfig;
+use rustls_pki_types::ServerName;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+/// One HTTPS connection to the collector.
+pub struct Client {
+    sender: SendRequest<Full<Bytes>>,
+}
+
+impl Client {
+    /// Connects to `addr`, checking the server's certificate for `localhost`.
+    pub async fn connect(addr: SocketAddr, tls: Arc<ClientConfig>) -> Result<Self> {
+        let tcp = TcpStream::connect(addr).await.context("connect")?;
+        let name = ServerName::try_from("localhost").context("server name")?;
+        let stream = TlsConnector::from(tls)
+            .connect(name, tcp)
+            .await
+            .context("TLS handshake")?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .context("HTTP handshake")?;
+        tokio::spawn(conn);
+        Ok(Self { sender })
+    }
+
+    /// Sends one request; returns the status and the body.
+    pub async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<(u16, Vec<u8>)> {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "localhost")
+            .header("content-type", "application/jose")
+            .body(Full::new(Bytes::from(body)))?;
+        self.sender.ready().await.context("connection")?;
+        let resp = self.sender.send_request(req).await.context("request")?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .context("response body")?
+            .to_bytes();
+        Ok((status, body.to_vec()))
+    }
+
+    /// POSTs a summary's JWS; returns the status and the answer's JSON.
+    pub async fn post_summary(&mut self, jws: &[u8]) -> Result<(u16, serde_json::Value)> {
+        let (status, body) = self
+            .request("POST", "/api/v1/summaries", jws.to_vec())
+            .await?;
+        let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+        Ok((status, json))
+    }
+}

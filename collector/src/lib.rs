@@ -1,0 +1,10 @@
+//! Faro collector: enrolled sensors, signed summaries, the merged inventory.
+
+pub mod certs;
+pub mod client;
+pub mod ingest;
+pub mod report;
+pub mod sample;
+pub mod server;
+pub mod store;
+pub mod tls;

@@ -1,0 +1,182 @@
+//! `faro-collector`: the central collector of Faro sensors' signed summaries.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use faro_collector::store::{Enrolled, Store};
+
+#[derive(Parser)]
+#[command(name = "faro-collector", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Makes a throwaway test CA, the collector's certificate and sensor client certificates.
+    Certs {
+        /// Directory to write ca.pem, collector.pem/.key and <ID>.pem/.key into.
+        #[arg(long)]
+        out: PathBuf,
+        /// A sensor id to issue a client certificate for (repeatable).
+        #[arg(long = "sensor")]
+        sensors: Vec<String>,
+    },
+    /// Pins a sensor's Ed25519 public key (SPKI PEM) to its id.
+    Enroll {
+        /// The collector's data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// The sensor's id, as its summaries name it.
+        #[arg(long)]
+        sensor_id: String,
+        /// The sensor's public key file.
+        #[arg(long)]
+        public_key: PathBuf,
+        /// The site the sensor watches (otherwise the summaries' own).
+        #[arg(long)]
+        site: Option<String>,
+        /// Replace the key of an already enrolled id.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Serves the ingestion API over HTTPS with mutual TLS.
+    Serve {
+        /// The collector's data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: SocketAddr,
+        /// The collector's certificate chain (PEM).
+        #[arg(long)]
+        cert: PathBuf,
+        /// The collector's private key (PEM).
+        #[arg(long)]
+        key: PathBuf,
+        /// CA certificate(s) (PEM) that sensor client certificates must chain to.
+        #[arg(long)]
+        client_ca: PathBuf,
+    },
+    /// Lists the inventory merged from accepted summaries.
+    Assets {
+        /// The collector's data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Only this site.
+        #[arg(long)]
+        site: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Lists the sequences stored for a sensor.
+    Summaries {
+        /// The collector's data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// The sensor's id.
+        #[arg(long)]
+        sensor_id: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("faro-collector: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Certs { out, sensors } => {
+            faro_collector::certs::generate(&out, &sensors)?;
+            println!("wrote test certificates to {}", out.display());
+        }
+        Command::Enroll {
+            data,
+            sensor_id,
+            public_key,
+            site,
+            replace,
+        } => {
+            let pem = std::fs::read_to_string(&public_key)
+                .with_context(|| format!("reading {}", public_key.display()))?;
+            let store = Store::open_dir(&data)?;
+            let (fp, what) = store.enroll(&sensor_id, &pem, site.as_deref(), replace)?;
+            let what = match what {
+                Enrolled::New => "enrolled",
+                Enrolled::Unchanged => "already enrolled with this key",
+                Enrolled::Replaced => "key replaced",
+            };
+            println!("{sensor_id}: {what}, key {fp}");
+        }
+        Command::Serve {
+            data,
+            listen,
+            cert,
+            key,
+            client_ca,
+        } => {
+            init_logging();
+            let tls = faro_collector::tls::server_config(&cert, &key, &client_ca)?;
+            let store = Arc::new(Store::open_dir(&data)?);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async move {
+                let tcp = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .with_context(|| format!("listening on {listen}"))?;
+                faro_collector::server::serve(
+                    store,
+                    tcp,
+                    tls,
+                    faro_collector::server::shutdown_signal(),
+                )
+                .await
+            })?;
+        }
+        Command::Assets { data, site, format } => {
+            let store = Store::open_dir(&data)?;
+            let inv = store.inventory(site.as_deref())?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&inv)?),
+                Format::Table => print!("{}", faro_collector::report::table(&inv)),
+            }
+        }
+        Command::Summaries { data, sensor_id } => {
+            let store = Store::open_dir(&data)?;
+            for (seq, jws) in store.summaries(&sensor_id)? {
+                println!("{seq}\t{} bytes", jws.len());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Logs to stderr; `RUST_LOG` overrides the default `info`.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .init();
+}

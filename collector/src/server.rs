@@ -1,0 +1,266 @@
+//! The HTTPS listener: mutual TLS, `POST /api/v1/summaries`, `GET /api/v1/health`.
+//!
+//! Handshakes run in their own tasks (a slow or refused client holds up no
+//! other); verification runs on the blocking pool; one writer thread commits
+//! whatever summaries are waiting in one redb transaction, so concurrent
+//! sensors share an fsync while each answer still waits for its commit.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::mpsc as std_mpsc;
+use std::time::Duration;
+
+use anyhow::Result;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use rustls::ServerConfig;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+
+use crate::ingest::{self, Decision, Prepared};
+use crate::store::Store;
+
+/// The largest summary accepted; larger bodies get 413.
+pub const BODY_LIMIT: usize = 16 << 20;
+/// Summaries committed together at most.
+const MAX_BATCH: usize = 256;
+/// A client that has not finished its handshake by then is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Handshakes in progress at most (the rest wait in the kernel's backlog).
+const MAX_HANDSHAKES: usize = 256;
+
+type Reply = oneshot::Sender<Result<Decision, String>>;
+
+#[derive(Clone)]
+struct App {
+    store: Arc<Store>,
+    writer: std_mpsc::SyncSender<(Prepared, Reply)>,
+}
+
+/// Serves `store` on `tcp` with `tls` until `shutdown` completes, then lets
+/// requests in flight finish.
+pub async fn serve(
+    store: Arc<Store>,
+    tcp: TcpListener,
+    tls: Arc<ServerConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let local = tcp.local_addr()?;
+    let (writer, jobs) = std_mpsc::sync_channel::<(Prepared, Reply)>(4 * MAX_BATCH);
+    let writer_store = store.clone();
+    let writer_thread = std::thread::Builder::new()
+        .name("faro-writer".to_owned())
+        .spawn(move || write_loop(&writer_store, &jobs))?;
+
+    let (conns_tx, conns_rx) = mpsc::channel(64);
+    let acceptor = tokio::spawn(accept_loop(tcp, TlsAcceptor::from(tls), conns_tx));
+    let app = App { store, writer };
+    let router = Router::new()
+        .route("/api/v1/summaries", post(post_summary))
+        .route("/api/v1/health", get(health))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(app);
+    tracing::info!(%local, "listening (HTTPS, client certificates required)");
+    let result = axum::serve(
+        TlsListener {
+            conns: conns_rx,
+            local,
+        },
+        router,
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    acceptor.abort();
+    // The router (and with it the last writer sender) is gone: the writer drains and ends.
+    let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
+    tracing::info!("stopped");
+    Ok(result?)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!("SIGINT handler: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!("SIGTERM handler: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT: shutting down"),
+        () = term => tracing::info!("SIGTERM: shutting down"),
+    }
+}
+
+fn write_loop(store: &Store, jobs: &std_mpsc::Receiver<(Prepared, Reply)>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let (items, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+        match ingest::commit_batch(store, items) {
+            Ok(decisions) => {
+                for (reply, decision) in replies.into_iter().zip(decisions) {
+                    let _ = reply.send(Ok(decision));
+                }
+            }
+            Err(e) => {
+                tracing::error!("store: {e:#}");
+                for reply in replies {
+                    let _ = reply.send(Err(format!("{e:#}")));
+                }
+            }
+        }
+    }
+}
+
+fn answer(decision: &Decision) -> Response {
+    decision.log();
+    let status = StatusCode::from_u16(decision.outcome.http_status())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, axum::Json(decision)).into_response()
+}
+
+fn error(status: StatusCode, word: &str, reason: &str) -> Response {
+    let body = serde_json::json!({ "status": word, "reason": reason });
+    (status, axum::Json(body)).into_response()
+}
+
+async fn post_summary(State(app): State<App>, body: Result<Bytes, BytesRejection>) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let status = rejection.status();
+            tracing::warn!(sensor = "-", sequence = "-", %status, "rejected: {}", rejection.body_text());
+            let word = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "too_large"
+            } else {
+                "malformed"
+            };
+            return error(status, word, &rejection.body_text());
+        }
+    };
+    let store = app.store.clone();
+    let prepared =
+        match tokio::task::spawn_blocking(move || ingest::prepare(&store, body.to_vec())).await {
+            Ok(Ok(Ok(prepared))) => prepared,
+            Ok(Ok(Err(decision))) => return answer(&decision),
+            Ok(Err(e)) => {
+                tracing::error!("store: {e:#}");
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "error",
+                    "store unavailable",
+                );
+            }
+            Err(e) => {
+                tracing::error!("verifier task: {e}");
+                return error(StatusCode::INTERNAL_SERVER_ERROR, "error", "internal error");
+            }
+        };
+    let (reply, answered) = oneshot::channel();
+    let writer = app.writer.clone();
+    // A full queue blocks the sender: do that off the async workers.
+    let queued = tokio::task::spawn_blocking(move || writer.send((prepared, reply)).is_ok()).await;
+    if !matches!(queued, Ok(true)) {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "error", "shutting down");
+    }
+    match answered.await {
+        Ok(Ok(decision)) => answer(&decision),
+        Ok(Err(_)) | Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "error",
+            "store write failed",
+        ),
+    }
+}
+
+async fn health() -> Response {
+    (
+        StatusCode::OK,
+        axum::Json(serde_json::json!({ "status": "ok" })),
+    )
+        .into_response()
+}
+
+async fn accept_loop(
+    tcp: TcpListener,
+    acceptor: TlsAcceptor,
+    conns: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
+) {
+    let permits = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+    loop {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            return;
+        };
+        let (stream, peer) = match tcp.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                // e.g. out of file descriptors: wait rather than spin.
+                tracing::warn!("accept: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let acceptor = acceptor.clone();
+        let conns = conns.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => {
+                    let _ = conns.send((tls, peer)).await;
+                }
+                Ok(Err(e)) => tracing::warn!(%peer, "TLS handshake refused: {e}"),
+                Err(_) => tracing::warn!(%peer, "TLS handshake timed out"),
+            }
+        });
+    }
+}
+
+/// Completed TLS connections, in the shape `axum::serve` takes.
+struct TlsListener {
+    conns: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    local: SocketAddr,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.conns.recv().await {
+            Some(conn) => conn,
+            // The accept loop is gone: accept nothing more (shutdown ends serve).
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(self.local)
+    }
+}
