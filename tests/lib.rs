@@ -299,3 +299,11 @@ pub fn count_differences(
     }
     out
 }
+
+/// Runs `faro-collector` with `args`.
+pub fn collector(args: &[&str]) -> Output {
+    Command::new(binary("faro-collector"))
+        .args(args)
+        .output()
+        .unwrap()
+}
