@@ -6,7 +6,7 @@
 
 pub mod rules;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use faro_firmware_config::{AssetRole, Config};
@@ -316,18 +316,25 @@ impl Findings {
                         programs.join(", "),
                     ));
                 }
+                // One finding per station, its count the sum over its edges:
+                // set, not added to, so evaluating again (every summary) is idempotent.
+                let mut by_client: BTreeMap<AssetId, (u64, u64, u64, Vec<String>)> =
+                    BTreeMap::new();
                 for (client, first, last, count, value) in stations {
+                    let entry = by_client
+                        .entry(client)
+                        .or_insert((first, last, 0, Vec::new()));
+                    entry.0 = entry.0.min(first);
+                    entry.1 = entry.1.max(last);
+                    entry.2 += count;
+                    entry.3.push(value);
+                }
+                for (client, (first, last, count, values)) in by_client {
                     if let Some(asset) = inventory.asset_mut(client, first) {
                         asset.add_tag(Role::EngineeringStation);
                     }
-                    self.raise(rule, Subject::Asset(client), first, count, || value, shed);
-                    if let Some(finding) = self
-                        .index
-                        .get(&(rule, Subject::Asset(client)))
-                        .and_then(|&at| self.list.get_mut(at))
-                    {
-                        finding.last_seen = finding.last_seen.max(last);
-                    }
+                    let subject = Subject::Asset(client);
+                    self.set_state(rule, subject, (first, last), count, values.join(", "), shed);
                 }
             }
             _ => self.edges_matching(rule, condition, inventory, config, observed, shed),
