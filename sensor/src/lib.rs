@@ -13,9 +13,11 @@ pub mod inventory;
 pub mod pipeline;
 pub mod reassembly;
 pub mod report;
+pub mod run;
 pub mod spool;
 pub mod stats;
 pub mod summary;
+pub mod uplink;
 
 pub use error::SensorError;
 pub use pipeline::{Outcome, Pipeline};

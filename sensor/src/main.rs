@@ -42,6 +42,29 @@ enum Command {
     /// Create the sensor's signing key pair (DIR/sensor.key, DIR/sensor.pub)
     /// and print the public key and its fingerprint for enrollment.
     Keygen(KeygenArgs),
+    /// Run the sensor on a capture: signed summaries every interval, spooled
+    /// on disk and delivered to the collector.
+    Run(RunArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The appliance configuration (needs its [uplink] section).
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Replay this capture (pcap or pcapng).
+    #[arg(long, value_name = "FILE")]
+    pcap: PathBuf,
+    /// Where the spool of summaries lives (kept across restarts).
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/faro")]
+    state: PathBuf,
+    /// Replay at the recorded pace instead of as fast as possible.
+    #[arg(long)]
+    recorded_speed: bool,
+    /// Seconds to keep delivering after the capture ended; what is left stays
+    /// spooled for the next start.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    drain: u64,
 }
 
 #[derive(clap::Args)]
@@ -106,6 +129,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze(args),
         Command::CheckConfig(args) => check_config(&args.file),
         Command::Rules(args) => list_rules(args.format),
+        Command::Run(args) => run(&args),
         Command::Keygen(args) => match keygen(&args.out, args.force) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -407,5 +431,40 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         ExitCode::from(EXIT_INPUT_ERROR)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `run`: replays a capture as the running sensor does; exit status 0 when
+/// every summary was delivered, 3 when some are left in the spool.
+fn run(args: &RunArgs) -> ExitCode {
+    let config = match faro_firmware_config::load(&args.config, &rules::ids()) {
+        Ok(config) => config,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::from(EXIT_CONFIG_ERROR);
+        }
+    };
+    let options = faro_sensor::run::RunOptions {
+        pcap: args.pcap.clone(),
+        state_dir: args.state.clone(),
+        recorded_speed: args.recorded_speed,
+        drain: std::time::Duration::from_secs(args.drain),
+    };
+    match faro_sensor::run::run(&config, &options) {
+        Ok(done) => {
+            eprintln!(
+                "faro-sensor: {} summaries spooled, {} delivered, {} refused, {} shed, {} left in the spool",
+                done.spooled, done.delivered, done.rejected, done.shed, done.left
+            );
+            if done.left == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            }
+        }
+        Err(e) => {
+            eprintln!("faro-sensor: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
