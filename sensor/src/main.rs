@@ -59,8 +59,11 @@ struct RunArgs {
     #[arg(long, value_name = "DIR", default_value = "/var/lib/faro")]
     state: PathBuf,
     /// Replay at the recorded pace instead of as fast as possible.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "speed")]
     recorded_speed: bool,
+    /// Replay at this multiple of the recorded pace (10: ten times faster).
+    #[arg(long, value_name = "FACTOR")]
+    speed: Option<f64>,
     /// Seconds to keep delivering after the capture ended; what is left stays
     /// spooled for the next start.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
@@ -447,7 +450,11 @@ fn run(args: &RunArgs) -> ExitCode {
     let options = faro_sensor::run::RunOptions {
         pcap: args.pcap.clone(),
         state_dir: args.state.clone(),
-        recorded_speed: args.recorded_speed,
+        speed: if args.recorded_speed {
+            Some(1.0)
+        } else {
+            args.speed
+        },
         drain: std::time::Duration::from_secs(args.drain),
     };
     match faro_sensor::run::run(&config, &options) {

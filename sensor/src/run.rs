@@ -28,8 +28,9 @@ pub struct RunOptions {
     pub pcap: PathBuf,
     /// Where the spool lives.
     pub state_dir: PathBuf,
-    /// Replay at the recorded pace (sleeping between frames) instead of as fast as possible.
-    pub recorded_speed: bool,
+    /// Replay at this multiple of the recorded pace (1.0: as recorded,
+    /// sleeping between frames); `None`: as fast as possible.
+    pub speed: Option<f64>,
     /// How long to keep delivering after the capture ended before giving up
     /// (what is left stays in the spool for the next start).
     pub drain: Duration,
@@ -158,8 +159,8 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<RunSummary, RunError
     while let Some(frame) = capture.next_frame()? {
         let ts = frame.ts_nanos;
         let first = *first_ts.get_or_insert(ts);
-        if options.recorded_speed {
-            let due = Duration::from_nanos(ts.saturating_sub(first));
+        if let Some(speed) = options.speed.filter(|s| *s > 0.0) {
+            let due = Duration::from_nanos(ts.saturating_sub(first)).div_f64(speed);
             if let Some(wait) = due.checked_sub(started.elapsed()) {
                 std::thread::sleep(wait);
             }

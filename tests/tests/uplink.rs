@@ -41,6 +41,10 @@ fn ok(output: std::process::Output, what: &str) -> String {
 
 impl Plant {
     fn new(name: &str) -> Self {
+        Self::with_interval(name, 10)
+    }
+
+    fn with_interval(name: &str, interval: u64) -> Self {
         let dir = scratch_dir(name);
         let path = |p: &str| dir.join(p).to_str().unwrap().to_owned();
         ok(
@@ -76,7 +80,7 @@ ca = "certs/ca.pem"
 client_certificate = "certs/edge-01.pem"
 client_key = "certs/edge-01.key"
 signing_key = "keys/sensor.key"
-interval_secs = 10
+interval_secs = {interval}
 spool_max_mib = 64
 "#
             ),
@@ -111,6 +115,10 @@ spool_max_mib = 64
     }
 
     fn run_sensor(&self, capture: &Path, drain: &str) -> Child {
+        self.run_sensor_with(capture, drain, &[])
+    }
+
+    fn run_sensor_with(&self, capture: &Path, drain: &str, extra: &[&str]) -> Child {
         Command::new(binary("faro-sensor"))
             .args([
                 "run",
@@ -123,6 +131,7 @@ spool_max_mib = 64
                 "--drain",
                 drain,
             ])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -298,5 +307,30 @@ fn summaries_wait_for_the_collector_and_survive_a_killed_sensor() {
     let stored = plant.stored();
     assert!(stored.len() as u64 > second, "{stored:?} {stderr}");
     assert_eq!(stored, (1..=stored.len() as u64).collect::<Vec<_>>());
+    assert_inventory_matches(&plant, &sample());
+}
+
+#[test]
+fn summaries_survive_the_collector_killed_and_restarted_mid_stream() {
+    // Summaries every 2 s of capture time, the 59 s plant replayed ten times
+    // faster: about 30 summaries over 6 s, during which the collector dies.
+    let plant = Plant::with_interval("uplink-collector-restart", 2);
+    let mut server = plant.serve();
+    let run = plant.run_sensor_with(&sample(), "60", &["--speed", "10"]);
+    std::thread::sleep(Duration::from_millis(2000));
+    server.kill().unwrap();
+    server.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let server = plant.serve();
+    let (status, stderr) = finish(run, Duration::from_secs(90));
+    stop(server);
+    assert_eq!(status, Some(0), "{stderr}");
+    let n = spooled(&stderr);
+    assert!(n >= 20, "{stderr}");
+    assert!(
+        stderr.contains("collector unreachable"),
+        "the collector was never away: {stderr}"
+    );
+    assert_eq!(plant.stored(), (1..=n).collect::<Vec<_>>());
     assert_inventory_matches(&plant, &sample());
 }
