@@ -258,6 +258,16 @@ pub type Explained = BTreeMap<
     (u64, u64),
 >;
 
+/// Fails with every difference listed, one per line, unless there are none.
+pub fn assert_no_differences(differences: &[String]) {
+    assert!(
+        differences.is_empty(),
+        "{} differences:\n{}",
+        differences.len(),
+        differences.join("\n")
+    );
+}
+
 /// Every difference between tshark's and Faro's request counts of one capture
 /// that `explained` does not account for, one line each.
 pub fn count_differences(

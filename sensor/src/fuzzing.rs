@@ -10,7 +10,7 @@ use faro_firmware_config::CapacityLimits;
 use crate::capture::Frame;
 use crate::decode::LinkType;
 use crate::pipeline::Pipeline;
-use crate::report::{Report, table};
+use crate::report::table;
 
 /// Link types in the order the first input byte selects them.
 pub const LINK_TYPES: [LinkType; 5] = [
@@ -71,25 +71,12 @@ pub fn pipeline(data: &[u8]) {
         );
         ts += 1_000_000;
     }
-    let mut outcome = pipeline.finish();
+    let outcome = pipeline.finish();
     // The rules run over whatever the frames made of the inventory, in a
     // configuration with zones and a policy so every rule is evaluated.
     static CONFIG: std::sync::OnceLock<faro_firmware_config::Config> = std::sync::OnceLock::new();
     let config = CONFIG.get_or_init(fuzz_config);
-    outcome.findings.evaluate(
-        &mut outcome.inventory,
-        config,
-        outcome.observed,
-        &mut outcome.stats.shed,
-    );
-    let findings = outcome.findings.reports(&outcome.inventory, config);
-    let report = Report::new(
-        Vec::new(),
-        &outcome.inventory,
-        outcome.stats,
-        findings,
-        config,
-    );
+    let report = outcome.into_report(Vec::new(), config);
     let _ = serde_json::to_string(&report);
     let _ = table::render(&report);
 }

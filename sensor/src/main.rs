@@ -11,7 +11,7 @@ use faro_sensor::Pipeline;
 use faro_sensor::capture::CaptureFile;
 use faro_sensor::decode::LinkType;
 use faro_sensor::findings::rules;
-use faro_sensor::report::{InputReport, Report, table};
+use faro_sensor::report::{InputReport, table};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Exit status when an input could not be read (the others were still analysed).
@@ -401,15 +401,7 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         inputs.push(input);
     }
     progress.finish();
-    let mut outcome = pipeline.finish();
-    outcome.findings.evaluate(
-        &mut outcome.inventory,
-        &config,
-        outcome.observed,
-        &mut outcome.stats.shed,
-    );
-    let findings = outcome.findings.reports(&outcome.inventory, &config);
-    let report = Report::new(inputs, &outcome.inventory, outcome.stats, findings, &config);
+    let report = pipeline.finish().into_report(inputs, &config);
     let rendered = match args.format {
         Format::Json => match serde_json::to_string_pretty(&report) {
             Ok(json) => json + "\n",

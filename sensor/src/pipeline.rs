@@ -10,7 +10,7 @@ use crate::findings::Findings;
 use crate::flow::{Endpoint, Flow, FlowKey, FlowTable, Side, Stream, TransportProto};
 use crate::inventory::Inventory;
 use crate::reassembly::{Budget, Chunk, HoldLimits, ReassemblyContext};
-use crate::report::Report;
+use crate::report::{InputReport, Report};
 use crate::stats::Stats;
 
 /// Everything the stream callbacks may touch.
@@ -39,6 +39,36 @@ pub struct Outcome {
     pub findings: Findings,
     /// Capture time of the first and last frame.
     pub observed: Option<(u64, u64)>,
+}
+
+impl Outcome {
+    /// The report of a finished analysis of `inputs`.
+    pub fn into_report(mut self, inputs: Vec<InputReport>, config: &Config) -> Report {
+        build_report(
+            &mut self.inventory,
+            &mut self.findings,
+            &mut self.stats,
+            self.observed,
+            inputs,
+            config,
+        )
+    }
+}
+
+/// The one way from an analysis to its report: the state rules are applied
+/// to the inventory (tagging engineering stations), then the findings the
+/// configuration does not silence are listed beside the inventory.
+fn build_report(
+    inventory: &mut Inventory,
+    findings: &mut Findings,
+    stats: &mut Stats,
+    observed: Option<(u64, u64)>,
+    inputs: Vec<InputReport>,
+    config: &Config,
+) -> Report {
+    findings.evaluate(inventory, config, observed, &mut stats.shed);
+    let listed = findings.reports(inventory, config);
+    Report::new(inputs, inventory, stats.clone(), listed, config)
 }
 
 /// Findings kept when no configuration says otherwise.
@@ -142,21 +172,15 @@ impl Pipeline {
     }
 
     /// The report as things stand, without closing any flow (for periodic
-    /// summaries): the state rules are applied to the live inventory first.
+    /// summaries).
     pub fn report(&mut self, config: &Config) -> Report {
         let analysis = &mut self.shared.analysis;
-        analysis.findings.evaluate(
+        build_report(
             &mut analysis.inventory,
-            config,
+            &mut analysis.findings,
+            &mut analysis.stats,
             analysis.observed,
-            &mut analysis.stats.shed,
-        );
-        let findings = analysis.findings.reports(&analysis.inventory, config);
-        Report::new(
             Vec::new(),
-            &analysis.inventory,
-            analysis.stats.clone(),
-            findings,
             config,
         )
     }

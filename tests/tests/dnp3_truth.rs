@@ -12,8 +12,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use faro_e2e::{
-    EdgeCounts, Explained, analyze_json, count_differences, report_counts, shared_pcaps,
-    truth_rows, truth_summary,
+    EdgeCounts, Explained, analyze_json, assert_no_differences, count_differences, report_counts,
+    shared_pcaps, truth_rows, truth_summary,
 };
 
 use faro_e2e::{truth_either as either, truth_values as values};
@@ -172,12 +172,7 @@ fn dnp3_requests_match_tshark() {
             &explained,
         ));
     }
-    assert!(
-        failures.is_empty(),
-        "{} differences:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_no_differences(&failures);
 }
 
 /// Known, explained differences of object headers, grouped by cause; in each,
@@ -294,12 +289,7 @@ fn dnp3_object_headers_match_tshark() {
             &explained,
         ));
     }
-    assert!(
-        failures.is_empty(),
-        "{} differences:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_no_differences(&failures);
 }
 
 #[test]

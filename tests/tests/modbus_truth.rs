@@ -11,8 +11,8 @@
 use std::collections::BTreeMap;
 
 use faro_e2e::{
-    EdgeCounts, Explained, analyze_json, count_differences, report_counts, server_ports,
-    shared_pcaps, truth_rows, truth_summary,
+    EdgeCounts, Explained, analyze_json, assert_no_differences, count_differences, report_counts,
+    server_ports, shared_pcaps, truth_rows, truth_summary,
 };
 
 /// Every (address, port) that sent or received a Modbus PDU in tshark's dissection.
@@ -152,10 +152,5 @@ fn modbus_request_counts_match_tshark() {
         }
         failures.extend(count_differences(&summary.file, &truth, &faro, &explained));
     }
-    assert!(
-        failures.is_empty(),
-        "{} differences:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_no_differences(&failures);
 }

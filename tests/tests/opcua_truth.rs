@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use faro_protocols::opcua::service::ServiceId;
 
 use faro_e2e::{
-    EdgeCounts, Explained, TruthRow, TruthSummary, analyze_json, count_differences, report_counts,
-    server_ports, shared_pcaps, truth_rows, truth_summary,
+    EdgeCounts, Explained, TruthRow, TruthSummary, analyze_json, assert_no_differences,
+    count_differences, report_counts, server_ports, shared_pcaps, truth_rows, truth_summary,
 };
 
 use faro_e2e::{truth_either as either, truth_field as field, truth_values as values};
@@ -186,12 +186,7 @@ fn opcua_message_types_match_tshark() {
         }
         assert_eq!(report["stats"]["malformed"]["opcua"], 0, "{}", summary.file);
     }
-    assert!(
-        failures.is_empty(),
-        "{} differences:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_no_differences(&failures);
 }
 
 /// Service requests per edge, keyed by the request's encoding id.
@@ -226,12 +221,7 @@ fn opcua_service_requests_match_tshark() {
             &explained,
         ));
     }
-    assert!(
-        failures.is_empty(),
-        "{} differences:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_no_differences(&failures);
 }
 
 type EdgeSets = BTreeMap<(String, String, u16), BTreeSet<String>>;
@@ -291,12 +281,7 @@ fn opcua_policies_and_modes_match_tshark() {
             ));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} differences:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_no_differences(&failures);
 }
 
 /// What a server says about itself in GetEndpoints and CreateSession responses.
@@ -409,10 +394,5 @@ fn opcua_endpoints_match_tshark() {
         servers_seen >= 5,
         "too few servers with endpoints: {servers_seen}"
     );
-    assert!(
-        failures.is_empty(),
-        "{} differences:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_no_differences(&failures);
 }

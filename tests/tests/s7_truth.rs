@@ -13,8 +13,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use faro_e2e::{
-    EdgeCounts, Explained, TruthRow, analyze_json, count_differences, report_counts, shared_pcaps,
-    truth_rows, truth_summary,
+    EdgeCounts, Explained, TruthRow, analyze_json, assert_no_differences, count_differences,
+    report_counts, shared_pcaps, truth_rows, truth_summary,
 };
 
 /// ISO-on-TCP's port: the server side of S7 connections in these captures.
@@ -155,12 +155,7 @@ fn s7_requests_match_tshark() {
             &explained,
         ));
     }
-    assert!(
-        failures.is_empty(),
-        "{} differences:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_no_differences(&failures);
 }
 
 /// The SZL lists each edge's Read SZL requests asked for, with counts, as tshark
