@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Collector ingestion rate in process (no TLS), pinned to one core: verify +
-# store + merge of synthetic summaries (20 assets, 40 edges, 20 findings),
-# one commit per summary and in batches as the server's writer commits them.
+# store + merge of synthetic summaries shaped like a sensor's (20 assets, 40 edges,
+# 20 findings; and small ones), one commit each and in the server writer's batches.
 #   bench/collector.sh [SUMMARIES] [BATCH]
 set -euo pipefail
 cd "$(dirname "$0")/.."

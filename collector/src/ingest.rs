@@ -5,13 +5,14 @@
 use std::time::SystemTime;
 
 use anyhow::Result;
-use faro_protocols::uplink::{
-    EnvelopeError, SCHEMA, Summary, kid_of, verify, verifying_key_from_pem,
-};
-use redb::ReadableTable;
+use faro_protocols::uplink::{EnvelopeError, SCHEMA, Summary, kid_of, verify};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use crate::store::{ASSETS, EDGES, FINDINGS, Merged, SENSORS, SUMMARIES, SensorRecord, Store};
+use crate::store::{SensorKey, Store, from_sql_int, pack, sql_int, supersedes, unpack};
 
 /// The answer to one summary (the contract's statuses).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +87,16 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// A refusal decided outside ingestion's own checks (the transport's).
+    pub fn refused(
+        outcome: Outcome,
+        who: &str,
+        sequence: Option<u64>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Self::new(outcome, who, sequence, reason)
+    }
+
     fn new(outcome: Outcome, who: &str, sequence: Option<u64>, reason: impl Into<String>) -> Self {
         Self {
             outcome,
@@ -113,8 +124,21 @@ impl Decision {
 #[derive(Debug)]
 pub struct Prepared {
     jws: Vec<u8>,
-    sensor: SensorRecord,
+    sensor: SensorKey,
+    kid: String,
     summary: Summary,
+}
+
+impl Prepared {
+    /// The sensor the summary is from (its key's and its payload's).
+    pub fn sensor_id(&self) -> &str {
+        &self.sensor.id
+    }
+
+    /// The summary's sequence.
+    pub fn sequence(&self) -> u64 {
+        self.summary.sequence
+    }
 }
 
 /// Checks kid, signature, payload and sensor id of `jws`.
@@ -146,8 +170,7 @@ pub fn prepare(store: &Store, jws: Vec<u8>) -> Result<Result<Prepared, Decision>
             format!("no sensor enrolled with key {kid}"),
         )));
     };
-    let key = verifying_key_from_pem(&sensor.public_key_pem)?;
-    let payload = match verify(text.trim_end(), &key) {
+    let payload = match verify(text.trim_end(), &sensor.key) {
         Ok(payload) => payload,
         Err(e @ (EnvelopeError::BadSignature | EnvelopeError::UnsupportedAlgorithm(_))) => {
             return Ok(Err(Decision::new(
@@ -210,35 +233,103 @@ pub fn prepare(store: &Store, jws: Vec<u8>) -> Result<Result<Prepared, Decision>
     Ok(Ok(Prepared {
         jws,
         sensor,
+        kid,
         summary,
     }))
 }
 
+/// A sensor's row as the batch moves it.
+struct SensorState {
+    fingerprint: String,
+    site: Option<String>,
+    last_sequence: Option<u64>,
+    counters: Option<String>,
+    moved: bool,
+}
+
+/// The newest value of each inventory key among the batch's accepted
+/// summaries: the store is written once per key, not once per summary.
+struct Coalesced<'a, K, V> {
+    entries: HashMap<K, (&'a str, u64, &'a V)>,
+}
+
+impl<'a, K: std::hash::Hash + Eq, V> Coalesced<'a, K, V> {
+    fn new() -> Self {
+        Self {
+            entries: HashMap::new(),
+        }
+    }
+
+    fn offer(&mut self, key: K, sensor: &'a str, sequence: u64, value: &'a V) {
+        match self.entries.entry(key) {
+            Entry::Occupied(mut old) => {
+                let (old_sensor, old_sequence, _) = *old.get();
+                if supersedes(old_sensor, old_sequence, sensor, sequence) {
+                    old.insert((sensor, sequence, value));
+                }
+            }
+            Entry::Vacant(slot) => {
+                slot.insert((sensor, sequence, value));
+            }
+        }
+    }
+}
+
 /// Decides on each prepared summary in order and stores the accepted ones with
-/// their inventory merge, all in ONE write transaction (one fsync for the batch).
-/// A storage error fails the whole batch: nothing of it is stored.
+/// their inventory merge, all in ONE write transaction (one fsync for the
+/// batch). A storage error fails the whole batch: nothing of it is stored.
 pub fn commit_batch(store: &Store, items: Vec<Prepared>) -> Result<Vec<Decision>> {
     let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let txn = store.db.begin_write()?;
-    let mut decisions = Vec::with_capacity(items.len());
-    {
-        let mut sensors = txn.open_table(SENSORS)?;
-        let mut summaries = txn.open_table(SUMMARIES)?;
-        let mut assets = txn.open_table(ASSETS)?;
-        let mut edges = txn.open_table(EDGES)?;
-        let mut findings = txn.open_table(FINDINGS)?;
-        for item in items {
+    store.write(|txn| {
+        let mut decisions = Vec::with_capacity(items.len());
+        let mut sensors: HashMap<String, SensorState> = HashMap::new();
+        let mut accepted: Vec<(String, &Prepared)> = Vec::new();
+        for item in &items {
             let id = item.sensor.id.as_str();
             let seq = item.summary.sequence;
-            // Re-read inside the transaction: an earlier item of the batch may have moved it.
-            let mut record: SensorRecord = match sensors.get(id)? {
-                Some(v) => serde_json::from_slice(v.value())?,
-                None => item.sensor.clone(),
+            if !sensors.contains_key(id) {
+                let row = txn
+                    .prepare_cached(
+                        "SELECT fingerprint, site, last_sequence FROM sensors WHERE id = ?1",
+                    )?
+                    .query_row([id], |r| {
+                        Ok(SensorState {
+                            fingerprint: r.get(0)?,
+                            site: r.get(1)?,
+                            last_sequence: r.get::<_, Option<i64>>(2)?.map(from_sql_int),
+                            counters: None,
+                            moved: false,
+                        })
+                    })
+                    .optional()?;
+                if let Some(row) = row {
+                    sensors.insert(id.to_owned(), row);
+                }
+            }
+            let Some(state) = sensors.get_mut(id).filter(|s| s.fingerprint == item.kid) else {
+                // Re-enrolled with another key (or removed) since the signature was checked.
+                decisions.push(Decision::new(
+                    Outcome::UnknownSensor,
+                    id,
+                    Some(seq),
+                    format!("key {} is no longer enrolled for {id}", item.kid),
+                ));
+                continue;
             };
-            let stored = summaries
-                .get((id, seq))?
-                .map(|v| v.value() == item.jws.as_slice());
-            let last = record.last_sequence;
+            let last = state.last_sequence;
+            // Only a sequence at or below the last can already be stored.
+            let stored = if last.is_some_and(|last| seq <= last) {
+                txn.prepare_cached(
+                    "SELECT jws_lz4 FROM summaries WHERE sensor_id = ?1 AND sequence = ?2",
+                )?
+                .query_row(params![id, sql_int(seq)], |r| r.get::<_, Vec<u8>>(0))
+                .optional()?
+                .map(|stored| unpack(&stored))
+                .transpose()?
+                .map(|stored| stored == item.jws)
+            } else {
+                None
+            };
             let decision = match (stored, last) {
                 (Some(true), _) => Decision::new(
                     Outcome::Duplicate,
@@ -268,30 +359,127 @@ pub fn commit_batch(store: &Store, items: Vec<Prepared>) -> Result<Vec<Decision>
                     ),
                 ),
                 _ => {
-                    summaries.insert((id, seq), item.jws.as_slice())?;
-                    let site = record
+                    txn.prepare_cached(
+                        "INSERT INTO summaries (sensor_id, sequence, received_at, jws_lz4)
+                         VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![id, sql_int(seq), now, pack(&item.jws)])?;
+                    let site = state
                         .site
                         .clone()
                         .unwrap_or_else(|| item.summary.site.clone());
-                    merge(
-                        &mut assets,
-                        &mut edges,
-                        &mut findings,
-                        &site,
-                        id,
-                        &item.summary,
-                    )?;
-                    record.last_sequence = Some(seq);
-                    record.last_seen = Some(now.clone());
-                    sensors.insert(id, serde_json::to_vec(&record)?.as_slice())?;
+                    accepted.push((site, item));
+                    state.last_sequence = Some(seq);
+                    state.counters = Some(item.summary.counters.to_string());
+                    state.moved = true;
                     Decision::new(Outcome::Stored, id, Some(seq), "stored")
                 }
             };
             decisions.push(decision);
         }
+        merge(txn, &accepted)?;
+        for (id, state) in sensors.iter().filter(|(_, s)| s.moved) {
+            txn.prepare_cached(
+                "UPDATE sensors SET last_sequence = ?2, last_seen = ?3, counters = ?4 WHERE id = ?1",
+            )?
+            .execute(params![
+                id,
+                state.last_sequence.map(sql_int),
+                now,
+                state.counters
+            ])?;
+        }
+        Ok(decisions)
+    })
+}
+
+/// Writes the newest value of every inventory key the accepted summaries
+/// carry, keeping a stored value that supersedes it.
+fn merge(txn: &rusqlite::Transaction<'_>, accepted: &[(String, &Prepared)]) -> Result<()> {
+    let mut assets = Coalesced::new();
+    let mut edges = Coalesced::new();
+    let mut findings = Coalesced::new();
+    for (site, item) in accepted {
+        let (sensor, seq, s) = (
+            item.sensor.id.as_str(),
+            item.summary.sequence,
+            &item.summary,
+        );
+        for a in &s.assets {
+            assets.offer((site.as_str(), a.ip.as_str()), sensor, seq, a);
+        }
+        for e in &s.edges {
+            let key = (
+                site.as_str(),
+                e.client.as_str(),
+                e.server.as_str(),
+                e.server_port,
+                e.protocol.as_str(),
+            );
+            edges.offer(key, sensor, seq, e);
+        }
+        for f in &s.findings {
+            findings.offer(
+                (site.as_str(), f.rule.as_str(), finding_subject(f)),
+                sensor,
+                seq,
+                f,
+            );
+        }
     }
-    txn.commit()?;
-    Ok(decisions)
+    let mut stmt = txn.prepare_cached(
+        "INSERT INTO assets (site, ip, sensor_id, sequence, value) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT DO UPDATE SET sensor_id = excluded.sensor_id,
+             sequence = excluded.sequence, value = excluded.value
+         WHERE faro_supersedes(sensor_id, sequence, excluded.sensor_id, excluded.sequence)",
+    )?;
+    for ((site, ip), (sensor, seq, value)) in assets.entries {
+        stmt.execute(params![
+            site,
+            ip,
+            sensor,
+            sql_int(seq),
+            serde_json::to_string(value)?
+        ])?;
+    }
+    let mut stmt = txn.prepare_cached(
+        "INSERT INTO edges (site, client, server, server_port, protocol, sensor_id, sequence, value)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT DO UPDATE SET sensor_id = excluded.sensor_id,
+             sequence = excluded.sequence, value = excluded.value
+         WHERE faro_supersedes(sensor_id, sequence, excluded.sensor_id, excluded.sequence)",
+    )?;
+    for ((site, client, server, port, protocol), (sensor, seq, value)) in edges.entries {
+        stmt.execute(params![
+            site,
+            client,
+            server,
+            port,
+            protocol,
+            sensor,
+            sql_int(seq),
+            serde_json::to_string(value)?
+        ])?;
+    }
+    let mut stmt = txn.prepare_cached(
+        "INSERT INTO findings (site, rule, subject, severity, sensor_id, sequence, value)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT DO UPDATE SET severity = excluded.severity, sensor_id = excluded.sensor_id,
+             sequence = excluded.sequence, value = excluded.value
+         WHERE faro_supersedes(sensor_id, sequence, excluded.sensor_id, excluded.sequence)",
+    )?;
+    for ((site, rule, subject), (sensor, seq, value)) in findings.entries {
+        stmt.execute(params![
+            site,
+            rule,
+            subject,
+            value.severity,
+            sensor,
+            sql_int(seq),
+            serde_json::to_string(value)?
+        ])?;
+    }
+    Ok(())
 }
 
 /// Prepares and commits one summary on its own.
@@ -302,77 +490,6 @@ pub fn ingest(store: &Store, jws: Vec<u8>) -> Result<Decision> {
             .pop()
             .unwrap_or_else(|| Decision::new(Outcome::Malformed, "-", None, "no decision"))),
     }
-}
-
-type Table<'t, K> = redb::Table<'t, K, &'static [u8]>;
-
-/// Whether an entry from (`sensor`, `sequence`) replaces `old`: the same
-/// sensor's higher sequence does (its counts are cumulative); another sensor's
-/// report of the same key does too (the latest accepted view wins).
-fn newer(old: Option<&[u8]>, sensor: &str, sequence: u64) -> Result<bool> {
-    let Some(old) = old else { return Ok(true) };
-    #[derive(serde::Deserialize)]
-    struct Origin {
-        sensor_id: String,
-        sequence: u64,
-    }
-    let old: Origin = serde_json::from_slice(old)?;
-    Ok(old.sensor_id != sensor || old.sequence < sequence)
-}
-
-fn merge(
-    assets: &mut Table<'_, (&'static str, &'static str)>,
-    edges: &mut Table<'_, (&'static str, &'static str, &'static str, u16, &'static str)>,
-    findings: &mut Table<'_, (&'static str, &'static str, &'static str)>,
-    site: &str,
-    sensor: &str,
-    summary: &Summary,
-) -> Result<()> {
-    let seq = summary.sequence;
-    let wrap = |value| Merged {
-        site: site.to_owned(),
-        sensor_id: sensor.to_owned(),
-        sequence: seq,
-        value,
-    };
-    for a in &summary.assets {
-        let key = (site, a.ip.as_str());
-        if newer(assets.get(key)?.as_ref().map(|v| v.value()), sensor, seq)? {
-            assets.insert(key, serde_json::to_vec(&wrap(a.clone()))?.as_slice())?;
-        }
-    }
-    let wrap_e = |value| Merged {
-        site: site.to_owned(),
-        sensor_id: sensor.to_owned(),
-        sequence: seq,
-        value,
-    };
-    for e in &summary.edges {
-        let key = (
-            site,
-            e.client.as_str(),
-            e.server.as_str(),
-            e.server_port,
-            e.protocol.as_str(),
-        );
-        if newer(edges.get(key)?.as_ref().map(|v| v.value()), sensor, seq)? {
-            edges.insert(key, serde_json::to_vec(&wrap_e(e.clone()))?.as_slice())?;
-        }
-    }
-    let wrap_f = |value| Merged {
-        site: site.to_owned(),
-        sensor_id: sensor.to_owned(),
-        sequence: seq,
-        value,
-    };
-    for f in &summary.findings {
-        let subject = finding_subject(f);
-        let key = (site, f.rule.as_str(), subject.as_str());
-        if newer(findings.get(key)?.as_ref().map(|v| v.value()), sensor, seq)? {
-            findings.insert(key, serde_json::to_vec(&wrap_f(f.clone()))?.as_slice())?;
-        }
-    }
-    Ok(())
 }
 
 /// What a finding is about: its asset, its edge, or `-`.

@@ -2,7 +2,7 @@
 //!
 //! Handshakes run in their own tasks (a slow or refused client holds up no
 //! other); verification runs on the blocking pool; one writer thread commits
-//! whatever summaries are waiting in one redb transaction, so concurrent
+//! whatever summaries are waiting in one SQLite transaction, so concurrent
 //! sensors share an fsync while each answer still waits for its commit.
 
 use std::future::Future;
@@ -15,7 +15,7 @@ use anyhow::Result;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,7 +25,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-use crate::ingest::{self, Decision, Prepared};
+use crate::ingest::{self, Decision, Outcome, Prepared};
 use crate::store::Store;
 
 /// The largest summary accepted; larger bodies get 413.
@@ -74,7 +74,7 @@ pub async fn serve(
             conns: conns_rx,
             local,
         },
-        router,
+        router.into_make_service_with_connect_info::<Peer>(),
     )
     .with_graceful_shutdown(shutdown)
     .await;
@@ -151,7 +151,19 @@ fn error(status: StatusCode, word: &str, reason: &str) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-async fn post_summary(State(app): State<App>, body: Result<Bytes, BytesRejection>) -> Response {
+async fn post_summary(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(certified) = peer.certified else {
+        tracing::warn!(peer = %peer.addr, "rejected: summary without a client certificate");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "client_certificate_required",
+            "summaries are taken only over mutual TLS with a sensor certificate",
+        );
+    };
     let body = match body {
         Ok(body) => body,
         Err(rejection) => {
@@ -168,7 +180,21 @@ async fn post_summary(State(app): State<App>, body: Result<Bytes, BytesRejection
     let store = app.store.clone();
     let prepared =
         match tokio::task::spawn_blocking(move || ingest::prepare(&store, body.to_vec())).await {
-            Ok(Ok(Ok(prepared))) => prepared,
+            Ok(Ok(Ok(prepared))) if prepared.sensor_id() == certified => prepared,
+            Ok(Ok(Ok(prepared))) => {
+                // A stolen signing key is not enough, nor a stolen certificate.
+                let reason = format!(
+                    "the client certificate is {certified:?}'s, the summary {:?}'s",
+                    prepared.sensor_id()
+                );
+                let decision = Decision::refused(
+                    Outcome::SensorMismatch,
+                    prepared.sensor_id(),
+                    Some(prepared.sequence()),
+                    reason,
+                );
+                return answer(&decision);
+            }
             Ok(Ok(Err(decision))) => return answer(&decision),
             Ok(Err(e)) => {
                 tracing::error!("store: {e:#}");
@@ -211,7 +237,7 @@ async fn health() -> Response {
 async fn accept_loop(
     tcp: TcpListener,
     acceptor: TlsAcceptor,
-    conns: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
+    conns: mpsc::Sender<(TlsStream<TcpStream>, Peer)>,
 ) {
     let permits = Arc::new(Semaphore::new(MAX_HANDSHAKES));
     loop {
@@ -233,6 +259,16 @@ async fn accept_loop(
             let _permit = permit;
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                 Ok(Ok(tls)) => {
+                    let certified = tls
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|chain| chain.first())
+                        .and_then(crate::tls::common_name);
+                    let peer = Peer {
+                        addr: peer,
+                        certified,
+                    };
                     let _ = conns.send((tls, peer)).await;
                 }
                 Ok(Err(e)) => tracing::warn!(%peer, "TLS handshake refused: {e}"),
@@ -242,15 +278,30 @@ async fn accept_loop(
     }
 }
 
+/// Who is on the other end of a connection.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// The client's address.
+    pub addr: SocketAddr,
+    /// The common name of its verified client certificate (a sensor id), if it presented one.
+    pub certified: Option<String>,
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsListener>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, TlsListener>) -> Self {
+        stream.remote_addr().clone()
+    }
+}
+
 /// Completed TLS connections, in the shape `axum::serve` takes.
-struct TlsListener {
-    conns: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+pub struct TlsListener {
+    conns: mpsc::Receiver<(TlsStream<TcpStream>, Peer)>,
     local: SocketAddr,
 }
 
 impl axum::serve::Listener for TlsListener {
     type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
+    type Addr = Peer;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         match self.conns.recv().await {
@@ -261,6 +312,9 @@ impl axum::serve::Listener for TlsListener {
     }
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
+        Ok(Peer {
+            addr: self.local,
+            certified: None,
+        })
     }
 }

@@ -1,32 +1,79 @@
-//! The collector's embedded store (redb): enrolled sensors, the exact bytes of
-//! every accepted summary, and the per-site inventory merged from them.
+//! The collector's embedded store (SQLite, WAL): enrolled sensors, the exact
+//! bytes of every accepted summary, and the per-site inventory merged from
+//! them. SQLite rather than redb because the CLI (`enroll`, `assets`,
+//! `summaries`) must work on the store while `serve` runs, and the API's
+//! filtered, paginated lists want indexes and a query planner.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use faro_protocols::uplink::{
-    AssetDelta, EdgeDelta, FindingDelta, fingerprint, verifying_key_from_pem,
+    AssetDelta, EdgeDelta, FindingDelta, VerifyingKey, fingerprint, verifying_key_from_pem,
 };
-use redb::{Database, ReadableTable, TableDefinition};
+use rusqlite::functions::FunctionFlags;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
-/// sensor id → [`SensorRecord`] as JSON.
-pub(crate) const SENSORS: TableDefinition<&str, &[u8]> = TableDefinition::new("sensors");
-/// key fingerprint (the JWS kid) → sensor id.
-pub(crate) const KEYS: TableDefinition<&str, &str> = TableDefinition::new("keys");
-/// (sensor id, sequence) → the JWS exactly as received.
-pub(crate) const SUMMARIES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("summaries");
-/// (site, ip) → [`Merged`]<[`AssetDelta`]> as JSON.
-pub(crate) const ASSETS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("assets");
-/// (site, client, server, server port, protocol) → [`Merged`]<[`EdgeDelta`]> as JSON.
-pub(crate) const EDGES: TableDefinition<(&str, &str, &str, u16, &str), &[u8]> =
-    TableDefinition::new("edges");
-/// (site, rule, subject) → [`Merged`]<[`FindingDelta`]> as JSON.
-pub(crate) const FINDINGS: TableDefinition<(&str, &str, &str), &[u8]> =
-    TableDefinition::new("findings");
-
 /// The store's file name inside the data directory.
-pub const FILE_NAME: &str = "collector.redb";
+pub const FILE_NAME: &str = "collector.sqlite";
+
+/// The schema version this build writes (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+/// How long a statement waits for another process's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS sensors (
+    id             TEXT PRIMARY KEY,
+    public_key_pem TEXT NOT NULL,
+    public_key     BLOB NOT NULL,
+    fingerprint    TEXT NOT NULL UNIQUE,
+    site           TEXT,
+    last_sequence  INTEGER,
+    last_seen      TEXT,
+    counters       TEXT
+);
+CREATE TABLE IF NOT EXISTS summaries (
+    sensor_id   TEXT NOT NULL,
+    sequence    INTEGER NOT NULL,
+    received_at TEXT NOT NULL,
+    jws_lz4     BLOB NOT NULL,
+    UNIQUE (sensor_id, sequence)
+);
+CREATE TABLE IF NOT EXISTS assets (
+    site      TEXT NOT NULL,
+    ip        TEXT NOT NULL,
+    sensor_id TEXT NOT NULL,
+    sequence  INTEGER NOT NULL,
+    value     TEXT NOT NULL,
+    PRIMARY KEY (site, ip)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS edges (
+    site        TEXT NOT NULL,
+    client      TEXT NOT NULL,
+    server      TEXT NOT NULL,
+    server_port INTEGER NOT NULL,
+    protocol    TEXT NOT NULL,
+    sensor_id   TEXT NOT NULL,
+    sequence    INTEGER NOT NULL,
+    value       TEXT NOT NULL,
+    PRIMARY KEY (site, client, server, server_port, protocol)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS findings (
+    site      TEXT NOT NULL,
+    rule      TEXT NOT NULL,
+    subject   TEXT NOT NULL,
+    severity  TEXT NOT NULL,
+    sensor_id TEXT NOT NULL,
+    sequence  INTEGER NOT NULL,
+    value     TEXT NOT NULL,
+    PRIMARY KEY (site, rule, subject)
+) WITHOUT ROWID;
+";
 
 /// One enrolled sensor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,35 +127,140 @@ pub struct Inventory {
     pub findings: Vec<Merged<FindingDelta>>,
 }
 
-/// The redb database of one collector.
+/// An enrolled sensor's key, as ingestion needs it.
+#[derive(Debug, Clone)]
+pub struct SensorKey {
+    /// The sensor's id.
+    pub id: String,
+    /// Its pinned key.
+    pub key: VerifyingKey,
+}
+
+/// Whether an inventory entry from (`sensor`, `sequence`) replaces one from
+/// (`old_sensor`, `old_sequence`): the same sensor's higher sequence does (its
+/// counts are cumulative); another sensor's report of the same key does too
+/// (the latest accepted view wins). The one place of this rule: ingestion's
+/// in-batch coalescing calls it, and the store's upserts call it through the
+/// SQL function `faro_supersedes`.
+pub fn supersedes(old_sensor: &str, old_sequence: u64, sensor: &str, sequence: u64) -> bool {
+    old_sensor != sensor || old_sequence < sequence
+}
+
+/// The SQLite database of one collector: one writer connection (ingestion
+/// commits batches through it) and a small pool of readers.
 pub struct Store {
-    pub(crate) db: Database,
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    /// Decoded keys by their bytes: decoding a point costs more than the lookup.
+    keys: Mutex<HashMap<[u8; 32], VerifyingKey>>,
+}
+
+fn connect(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // WAL: readers (the CLI, the API) never block the writer. FULL: a commit
+    // is on disk before the sensor hears "stored".
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.create_scalar_function(
+        "faro_supersedes",
+        4,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let old_sensor: String = ctx.get(0)?;
+            let old_sequence: i64 = ctx.get(1)?;
+            let sensor: String = ctx.get(2)?;
+            let sequence: i64 = ctx.get(3)?;
+            Ok(supersedes(
+                &old_sensor,
+                old_sequence.max(0).unsigned_abs(),
+                &sensor,
+                sequence.max(0).unsigned_abs(),
+            ))
+        },
+    )?;
+    Ok(conn)
+}
+
+/// A u64 as SQLite's i64 (sequences and ports never come near 2^63; saturate rather than wrap).
+pub(crate) fn sql_int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// SQLite's i64 as u64 (negative values are never written).
+pub(crate) fn from_sql_int(v: i64) -> u64 {
+    v.max(0).unsigned_abs()
+}
+
+/// A summary as stored: the exact bytes received, LZ4-compressed (a quarter
+/// of the pages to write, and to copy again at each WAL checkpoint).
+pub(crate) fn pack(jws: &[u8]) -> Vec<u8> {
+    lz4_flex::compress_prepend_size(jws)
+}
+
+/// The exact bytes received, from what [`pack`] stored.
+pub(crate) fn unpack(stored: &[u8]) -> Result<Vec<u8>> {
+    lz4_flex::decompress_size_prepended(stored).context("a stored summary does not decompress")
 }
 
 impl Store {
-    /// Opens (creating if needed) `DATA/collector.redb`.
+    /// Opens (creating if needed) `DATA/collector.sqlite`.
     pub fn open_dir(data: &Path) -> Result<Self> {
         std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
         Self::open(&data.join(FILE_NAME))
     }
 
-    /// Opens (creating if needed) the store at `path`; every table exists afterwards.
+    /// Opens (creating if needed) the store at `path`; the schema exists afterwards.
     pub fn open(path: &Path) -> Result<Self> {
-        let db = Database::create(path).with_context(|| {
-            format!(
-                "opening {} (is a faro-collector already using it?)",
+        let conn = connect(path)?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            bail!(
+                "{} has schema version {version}; this faro-collector knows up to {SCHEMA_VERSION}",
                 path.display()
-            )
-        })?;
-        let txn = db.begin_write()?;
-        txn.open_table(SENSORS)?;
-        txn.open_table(KEYS)?;
-        txn.open_table(SUMMARIES)?;
-        txn.open_table(ASSETS)?;
-        txn.open_table(EDGES)?;
-        txn.open_table(FINDINGS)?;
+            );
+        }
+        conn.execute_batch(SCHEMA)
+            .with_context(|| format!("creating the schema in {}", path.display()))?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        Ok(Self {
+            path: path.to_owned(),
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+            keys: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Runs `f` on a pooled read connection.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let pooled = self
+            .readers
+            .lock()
+            .map_err(|_| anyhow!("reader pool lock poisoned"))?
+            .pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => connect(&self.path)?,
+        };
+        let out = f(&conn);
+        if let Ok(mut pool) = self.readers.lock() {
+            pool.push(conn);
+        }
+        out
+    }
+
+    /// Runs `f` in one write transaction (taken at once, so it never has to
+    /// be retried), committing if it succeeds.
+    pub fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self
+            .writer
+            .lock()
+            .map_err(|_| anyhow!("writer lock poisoned"))?;
+        let txn = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&txn)?;
         txn.commit()?;
-        Ok(Self { db })
+        Ok(out)
     }
 
     /// Pins `public_key_pem` for sensor `id`. Another key for an enrolled id is
@@ -124,130 +276,174 @@ impl Store {
         crate::certs::check_sensor_id(id)?;
         let key = verifying_key_from_pem(public_key_pem).context("public key")?;
         let fp = fingerprint(&key);
-        let txn = self.db.begin_write()?;
-        let outcome;
-        {
-            let mut sensors = txn.open_table(SENSORS)?;
-            let mut keys = txn.open_table(KEYS)?;
-            if let Some(owner) = keys.get(fp.as_str())? {
-                if owner.value() != id {
-                    bail!("key {fp} is already enrolled for sensor {}", owner.value());
-                }
+        self.write(|txn| {
+            let owner: Option<String> = txn
+                .query_row(
+                    "SELECT id FROM sensors WHERE fingerprint = ?1",
+                    [&fp],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(owner) = owner.filter(|o| o != id) {
+                bail!("key {fp} is already enrolled for sensor {owner}");
             }
-            let existing = match sensors.get(id)? {
-                Some(v) => Some(serde_json::from_slice::<SensorRecord>(v.value())?),
-                None => None,
-            };
-            let record = match existing {
+            let old: Option<String> = txn
+                .query_row("SELECT fingerprint FROM sensors WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let outcome = match old {
                 None => {
-                    outcome = Enrolled::New;
-                    SensorRecord {
-                        id: id.to_owned(),
-                        public_key_pem: public_key_pem.to_owned(),
-                        fingerprint: fp.clone(),
-                        site: site.map(str::to_owned),
-                        last_sequence: None,
-                        last_seen: None,
-                    }
+                    txn.execute(
+                        "INSERT INTO sensors (id, public_key_pem, public_key, fingerprint, site)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![id, public_key_pem, key.as_bytes().as_slice(), fp, site],
+                    )?;
+                    Enrolled::New
                 }
-                Some(old) if old.fingerprint == fp => {
-                    outcome = Enrolled::Unchanged;
-                    SensorRecord {
-                        site: site.map(str::to_owned).or(old.site.clone()),
-                        ..old
-                    }
-                }
-                Some(old) => {
-                    if !replace {
-                        bail!(
-                            "sensor {id} is enrolled with key {}; pass --replace to pin {fp} instead",
-                            old.fingerprint
-                        );
-                    }
-                    outcome = Enrolled::Replaced;
-                    keys.remove(old.fingerprint.as_str())?;
-                    // The sequence history belongs to the id: a new key continues it.
-                    SensorRecord {
-                        public_key_pem: public_key_pem.to_owned(),
-                        fingerprint: fp.clone(),
-                        site: site.map(str::to_owned).or(old.site.clone()),
-                        ..old
-                    }
+                Some(old) if old == fp => Enrolled::Unchanged,
+                Some(old) if !replace => bail!(
+                    "sensor {id} is enrolled with key {old}; pass --replace to pin {fp} instead"
+                ),
+                // The sequence history belongs to the id: a new key continues it.
+                Some(_) => {
+                    txn.execute(
+                        "UPDATE sensors SET public_key_pem = ?2, public_key = ?3, fingerprint = ?4
+                         WHERE id = ?1",
+                        params![id, public_key_pem, key.as_bytes().as_slice(), fp],
+                    )?;
+                    Enrolled::Replaced
                 }
             };
-            keys.insert(fp.as_str(), id)?;
-            sensors.insert(id, serde_json::to_vec(&record)?.as_slice())?;
-        }
-        txn.commit()?;
-        Ok((fp, outcome))
+            if outcome != Enrolled::New && site.is_some() {
+                txn.execute(
+                    "UPDATE sensors SET site = ?2 WHERE id = ?1",
+                    params![id, site],
+                )?;
+            }
+            Ok((fp.clone(), outcome))
+        })
     }
 
     /// The enrolled sensor with this id.
     pub fn sensor(&self, id: &str) -> Result<Option<SensorRecord>> {
-        let txn = self.db.begin_read()?;
-        let sensors = txn.open_table(SENSORS)?;
-        Ok(match sensors.get(id)? {
-            Some(v) => Some(serde_json::from_slice(v.value())?),
-            None => None,
+        self.read(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT id, public_key_pem, fingerprint, site, last_sequence, last_seen
+                     FROM sensors WHERE id = ?1",
+                    [id],
+                    |r| {
+                        Ok(SensorRecord {
+                            id: r.get(0)?,
+                            public_key_pem: r.get(1)?,
+                            fingerprint: r.get(2)?,
+                            site: r.get(3)?,
+                            last_sequence: r.get::<_, Option<i64>>(4)?.map(from_sql_int),
+                            last_seen: r.get(5)?,
+                        })
+                    },
+                )
+                .optional()?)
         })
     }
 
-    /// The sensor whose pinned key has this fingerprint.
-    pub fn sensor_by_kid(&self, kid: &str) -> Result<Option<SensorRecord>> {
-        let txn = self.db.begin_read()?;
-        let keys = txn.open_table(KEYS)?;
-        let Some(id) = keys.get(kid)? else {
+    /// The sensor whose pinned key has this fingerprint, with the key decoded.
+    pub fn sensor_by_kid(&self, kid: &str) -> Result<Option<SensorKey>> {
+        let row: Option<(String, Vec<u8>)> = self.read(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT id, public_key FROM sensors WHERE fingerprint = ?1")?;
+            Ok(stmt
+                .query_row([kid], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?)
+        })?;
+        let Some((id, bytes)) = row else {
             return Ok(None);
         };
-        let sensors = txn.open_table(SENSORS)?;
-        Ok(match sensors.get(id.value())? {
-            Some(v) => Some(serde_json::from_slice(v.value())?),
-            None => None,
-        })
+        let bytes: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| anyhow!("sensor {id}: the stored key is not 32 bytes"))?;
+        let mut keys = self
+            .keys
+            .lock()
+            .map_err(|_| anyhow!("key cache poisoned"))?;
+        let key = match keys.get(&bytes) {
+            Some(key) => *key,
+            None => {
+                let key = VerifyingKey::from_bytes(&bytes)
+                    .map_err(|e| anyhow!("sensor {id}: stored key: {e}"))?;
+                keys.insert(bytes, key);
+                key
+            }
+        };
+        Ok(Some(SensorKey { id, key }))
     }
 
     /// The stored summaries of a sensor: (sequence, the JWS bytes).
     pub fn summaries(&self, id: &str) -> Result<Vec<(u64, Vec<u8>)>> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(SUMMARIES)?;
-        let mut out = Vec::new();
-        for item in table.range((id, 0u64)..=(id, u64::MAX))? {
-            let (k, v) = item?;
-            out.push((k.value().1, v.value().to_vec()));
-        }
-        Ok(out)
+        self.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT sequence, jws_lz4 FROM summaries WHERE sensor_id = ?1 ORDER BY sequence",
+            )?;
+            let mut rows = stmt.query([id])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let sequence = from_sql_int(r.get(0)?);
+                out.push((sequence, unpack(r.get_ref(1)?.as_bytes()?)?));
+            }
+            Ok(out)
+        })
     }
 
     /// The number of stored summaries of all sensors.
     pub fn summary_count(&self) -> Result<u64> {
-        use redb::ReadableTableMetadata;
-        let txn = self.db.begin_read()?;
-        Ok(txn.open_table(SUMMARIES)?.len()?)
+        self.read(|conn| {
+            Ok(from_sql_int(conn.query_row(
+                "SELECT count(*) FROM summaries",
+                [],
+                |r| r.get(0),
+            )?))
+        })
     }
 
     /// The merged inventory of `site`, or of every site.
     pub fn inventory(&self, site: Option<&str>) -> Result<Inventory> {
-        let txn = self.db.begin_read()?;
-        let keep = |s: &str| site.is_none_or(|want| want == s);
-        let mut inv = Inventory::default();
-        for item in txn.open_table(ASSETS)?.iter()? {
-            let (k, v) = item?;
-            if keep(k.value().0) {
-                inv.assets.push(serde_json::from_slice(v.value())?);
+        fn list<T: serde::de::DeserializeOwned>(
+            conn: &Connection,
+            table: &str,
+            order: &str,
+            site: Option<&str>,
+        ) -> Result<Vec<Merged<T>>> {
+            let sql = format!(
+                "SELECT site, sensor_id, sequence, value FROM {table}
+                 WHERE ?1 IS NULL OR site = ?1 ORDER BY {order}"
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let mut rows = stmt.query([site])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let value: String = r.get(3)?;
+                out.push(Merged {
+                    site: r.get(0)?,
+                    sensor_id: r.get(1)?,
+                    sequence: from_sql_int(r.get(2)?),
+                    value: serde_json::from_str(&value)
+                        .with_context(|| format!("a stored {table} row"))?,
+                });
             }
+            Ok(out)
         }
-        for item in txn.open_table(EDGES)?.iter()? {
-            let (k, v) = item?;
-            if keep(k.value().0) {
-                inv.edges.push(serde_json::from_slice(v.value())?);
-            }
-        }
-        for item in txn.open_table(FINDINGS)?.iter()? {
-            let (k, v) = item?;
-            if keep(k.value().0) {
-                inv.findings.push(serde_json::from_slice(v.value())?);
-            }
-        }
-        Ok(inv)
+        self.read(|conn| {
+            Ok(Inventory {
+                assets: list(conn, "assets", "site, ip", site)?,
+                edges: list(
+                    conn,
+                    "edges",
+                    "site, client, server, server_port, protocol",
+                    site,
+                )?,
+                findings: list(conn, "findings", "site, rule, subject", site)?,
+            })
+        })
     }
 }

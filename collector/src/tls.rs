@@ -1,6 +1,7 @@
 //! rustls configurations (ring provider): the collector's listener, which
-//! demands a client certificate issued by the client CA, and a client for
-//! tests and the benchmark.
+//! verifies client certificates against the client CA (sensors must present
+//! one to post summaries; API clients authenticate with tokens instead), and
+//! a client for tests and the benchmark.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -40,12 +41,14 @@ fn roots(path: &Path) -> Result<RootCertStore> {
     Ok(roots)
 }
 
-/// The listener's configuration: clients must present a certificate chaining
-/// to `client_ca`, or the handshake fails.
+/// The listener's configuration: a client certificate that does not chain to
+/// `client_ca` fails the handshake; a client without one gets through TLS,
+/// and the routes decide (summaries need a certificate, the API a token).
 pub fn server_config(cert: &Path, key_file: &Path, client_ca: &Path) -> Result<Arc<ServerConfig>> {
     let provider = provider();
     let verifier =
         WebPkiClientVerifier::builder_with_provider(Arc::new(roots(client_ca)?), provider.clone())
+            .allow_unauthenticated()
             .build()
             .context("client CA verifier")?;
     let mut config = ServerConfig::builder_with_provider(provider)
@@ -72,4 +75,12 @@ pub fn client_config(ca: &Path, identity: Option<(&Path, &Path)>) -> Result<Arc<
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// The common name of a verified client certificate: the sensor id the
+/// collector's client certificates are issued for (`faro-collector certs`).
+pub fn common_name(cert: &CertificateDer<'_>) -> Option<String> {
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).ok()?;
+    let cn = parsed.subject().iter_common_name().next()?;
+    cn.as_str().ok().map(str::to_owned)
 }

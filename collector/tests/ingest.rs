@@ -144,3 +144,95 @@ fn enrollment_pins_one_key_per_id() {
     assert_eq!(outcome(&f, jws(&f.key, "s1", 1)), Outcome::UnknownSensor);
     assert!(f.store.enroll("s1", "not a key", None, true).is_err());
 }
+
+/// One commit of many summaries (the writer's batch, written once per key)
+/// gives the same inventory, sequences and decisions as one commit each.
+#[test]
+fn a_batch_merges_as_one_commit_each_would() {
+    let one_by_one = fixture();
+    let batched = fixture();
+    let s2 = generate_key();
+    let s2_pem = verifying_key_to_pem(&s2.verifying_key()).unwrap();
+    // Two sensors report overlapping keys (s2's 10 assets are s1's first
+    // 10), interleaved, with a duplicate and a gap among them.
+    let bodies = |s1: &SigningKey| {
+        let mut bodies = Vec::new();
+        for seq in 1..=6 {
+            bodies.push(jws(s1, "s1", seq));
+            let s = sample::summary("s2", "plant-a", seq, 10, 10, 4);
+            let kid = fingerprint(&s2.verifying_key());
+            bodies.push(sign(&serde_json::to_vec(&s).unwrap(), &s2, &kid).into_bytes());
+        }
+        bodies.insert(5, bodies[2].clone());
+        bodies.push(jws(s1, "s1", 9));
+        bodies
+    };
+    one_by_one
+        .store
+        .enroll("s2", &s2_pem, Some("plant-a"), false)
+        .unwrap();
+    batched
+        .store
+        .enroll("s2", &s2_pem, Some("plant-a"), false)
+        .unwrap();
+    let singles: Vec<Outcome> = bodies(&one_by_one.key)
+        .into_iter()
+        .map(|b| outcome(&one_by_one, b))
+        .collect();
+    let prepared: Vec<_> = bodies(&batched.key)
+        .into_iter()
+        .map(|b| ingest::prepare(&batched.store, b).unwrap().unwrap())
+        .collect();
+    let batch: Vec<Outcome> = ingest::commit_batch(&batched.store, prepared)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.outcome)
+        .collect();
+    assert_eq!(singles, batch);
+    assert_eq!(
+        batch.iter().filter(|o| **o == Outcome::Stored).count(),
+        12,
+        "{batch:?}"
+    );
+    assert!(batch.contains(&Outcome::Duplicate) && batch.contains(&Outcome::OutOfOrder));
+    let a = serde_json::to_value(one_by_one.store.inventory(None).unwrap()).unwrap();
+    let b = serde_json::to_value(batched.store.inventory(None).unwrap()).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a["assets"].as_array().unwrap().len(), 20);
+}
+
+/// The CLI (enroll, assets, summaries) opens the store while `serve` has it open.
+#[test]
+fn a_second_process_can_enroll_and_read_while_the_store_is_open() {
+    let f = fixture();
+    assert_eq!(outcome(&f, jws(&f.key, "s1", 1)), Outcome::Stored);
+    let dir = f._dir.path();
+    let cli = Store::open_dir(dir).unwrap();
+    let key = generate_key();
+    let pem = verifying_key_to_pem(&key.verifying_key()).unwrap();
+    cli.enroll("s9", &pem, None, false).unwrap();
+    assert_eq!(cli.summaries("s1").unwrap().len(), 1);
+    // The serving store sees the new sensor at once.
+    let kid = fingerprint(&key.verifying_key());
+    let body = sign(
+        &serde_json::to_vec(&sample::summary("s9", "plant-b", 1, 2, 2, 2)).unwrap(),
+        &key,
+        &kid,
+    )
+    .into_bytes();
+    assert_eq!(outcome(&f, body), Outcome::Stored);
+}
+
+/// A key replaced between the signature check and the commit is not trusted.
+#[test]
+fn a_key_replaced_before_the_commit_is_refused() {
+    let f = fixture();
+    let prepared = ingest::prepare(&f.store, jws(&f.key, "s1", 1))
+        .unwrap()
+        .unwrap();
+    let other = verifying_key_to_pem(&generate_key().verifying_key()).unwrap();
+    f.store.enroll("s1", &other, None, true).unwrap();
+    let decisions = ingest::commit_batch(&f.store, vec![prepared]).unwrap();
+    assert_eq!(decisions[0].outcome, Outcome::UnknownSensor);
+    assert_eq!(f.store.summary_count().unwrap(), 0);
+}

@@ -80,7 +80,15 @@ fn stop(mut child: Child) -> String {
 fn certs_enroll_serve_and_every_status() {
     let dir = scratch_dir("collector");
     let d = |n: &str| dir.join(n).display().to_string();
-    ok(&["certs", "--out", &d("pki"), "--sensor", "s1"]);
+    ok(&[
+        "certs",
+        "--out",
+        &d("pki"),
+        "--sensor",
+        "s1",
+        "--sensor",
+        "s2",
+    ]);
     ok(&["certs", "--out", &d("rogue"), "--sensor", "s1"]);
     #[cfg(unix)]
     {
@@ -225,27 +233,61 @@ fn certs_enroll_serve_and_every_status() {
                 (409, "replay"),
             );
 
-            for config in [
-                tls::client_config(&pki.join("ca.pem"), None).unwrap(),
-                tls::client_config(
-                    &pki.join("ca.pem"),
-                    Some((&rogue.join("s1.pem"), &rogue.join("s1.key"))),
-                )
-                .unwrap(),
-            ] {
-                let refused = match Client::connect(addr, config).await {
-                    Err(_) => true,
-                    Ok(mut c) => c.post_summary(&jws(&key, "s1", 3)).await.is_err(),
-                };
-                assert!(
-                    refused,
-                    "a client without a certificate from the client CA got through"
-                );
-            }
+            // A valid certificate of another sensor: the transport's identity must be the summary's.
+            let s2_cert = tls::client_config(
+                &pki.join("ca.pem"),
+                Some((&pki.join("s2.pem"), &pki.join("s2.key"))),
+            )
+            .unwrap();
+            let mut s2 = Client::connect(addr, s2_cert).await.unwrap();
+            let (status, json) = s2.post_summary(&jws(&key, "s1", 3)).await.unwrap();
+            assert_eq!(
+                (status, json["status"].as_str()),
+                (403, Some("sensor_mismatch"))
+            );
+            assert!(
+                json["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("client certificate"),
+                "{json}"
+            );
+            // No certificate: through TLS (the API takes tokens), but no summary.
+            let anonymous = tls::client_config(&pki.join("ca.pem"), None).unwrap();
+            let mut anonymous = Client::connect(addr, anonymous).await.unwrap();
+            let (status, json) = anonymous.post_summary(&jws(&key, "s1", 3)).await.unwrap();
+            assert_eq!(
+                (status, json["status"].as_str()),
+                (401, Some("client_certificate_required"))
+            );
+            // A certificate from another CA: refused at the handshake.
+            let rogue = tls::client_config(
+                &pki.join("ca.pem"),
+                Some((&rogue.join("s1.pem"), &rogue.join("s1.key"))),
+            )
+            .unwrap();
+            let refused = match Client::connect(addr, rogue).await {
+                Err(_) => true,
+                Ok(mut c) => c.post_summary(&jws(&key, "s1", 3)).await.is_err(),
+            };
+            assert!(refused, "a certificate from another CA got through");
         })
         .await
         .expect("timed out");
     });
+
+    // The CLI works on the store while serve has it open.
+    let out = ok(&[
+        "enroll",
+        "--data",
+        &data,
+        "--sensor-id",
+        "s2",
+        "--public-key",
+        &d("other.pub"),
+    ]);
+    assert!(out.contains("s2: enrolled"), "{out}");
+    assert!(ok(&["summaries", "--data", &data, "--sensor-id", "s1"]).starts_with("1\t"));
 
     let log = stop(child);
     for reason in [
@@ -255,6 +297,8 @@ fn certs_enroll_serve_and_every_status() {
         "out_of_order",
         "replay",
         "TLS handshake refused",
+        "without a client certificate",
+        "client certificate is",
     ] {
         assert!(log.contains(reason), "no {reason} in the log:\n{log}");
     }
