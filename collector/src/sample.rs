@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use faro_protocols::uplink::{AssetDelta, EdgeDelta, EdgeKey, FindingDelta, SCHEMA, Summary};
+use faro_protocols::uplink::{
+    AssetDelta, EdgeDelta, EdgeKey, FindingDelta, KnownRef, SCHEMA, Summary, ZoneRef,
+};
 
 /// A summary of `sensor` at `site` with sequence `sequence` and the given
 /// numbers of assets, edges and findings; counts grow with the sequence, as
@@ -35,6 +37,25 @@ pub fn summary(
             ]),
             first_seen: "2026-01-10T08:00:00Z".to_owned(),
             last_seen: format!("2026-01-10T08:{:02}:00Z", sequence % 60),
+            zone: Some(if i % 5 == 0 {
+                ZoneRef {
+                    name: "supervisory".to_owned(),
+                    purdue_level: "2".to_owned(),
+                    criticality: "medium".to_owned(),
+                }
+            } else {
+                ZoneRef {
+                    name: format!("cell-{}", i / 50),
+                    purdue_level: "1".to_owned(),
+                    criticality: "high".to_owned(),
+                }
+            }),
+            known: (i % 7 == 0).then(|| KnownRef {
+                name: format!("PLC-{i:03}"),
+                owner: Some("process control".to_owned()),
+                criticality: Some("critical".to_owned()),
+                role: None,
+            }),
         })
         .collect();
     // Distinct for i < 2 × assets: each asset polled over Modbus, then over S7, by one of three hosts.
@@ -80,6 +101,7 @@ pub fn summary(
             count: sequence * 3,
             sample_flow: Some(format!("10.10.0.10:49152 -> {}:502", ip(i))),
             values: vec!["unit 1".to_owned(), "holding 40001-40010".to_owned()],
+            exposure: Some("unauthenticated_control".to_owned()),
         })
         .collect();
     Summary {

@@ -35,6 +35,12 @@ fn summary(sequence: u64) -> Summary {
             posture: BTreeMap::new(),
             first_seen: "2025-01-01T00:00:01Z".to_owned(),
             last_seen: "2025-01-01T00:04:59Z".to_owned(),
+            zone: Some(faro_protocols::uplink::ZoneRef {
+                name: "cell-1".to_owned(),
+                purdue_level: "1".to_owned(),
+                criticality: "high".to_owned(),
+            }),
+            known: None,
         }],
         edges: vec![EdgeDelta {
             client: "10.0.0.2".to_owned(),
@@ -63,6 +69,7 @@ fn summary(sequence: u64) -> Summary {
             count: 1,
             sample_flow: None,
             values: vec!["29".to_owned()],
+            exposure: Some("dangerous_function".to_owned()),
         }],
         counters: serde_json::json!({ "packets": 1234, "malformed": 0 }),
     }

@@ -226,6 +226,7 @@ fn list_rules(format: Format) -> ExitCode {
                         "attack": r.attack,
                         "title": r.title,
                         "remediation": r.remediation,
+                        "exposure": r.exposure.name(),
                     })
                 })
                 .collect();

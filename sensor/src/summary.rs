@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 
-use faro_protocols::uplink::{AssetDelta, EdgeDelta, EdgeKey, FindingDelta, SCHEMA, Summary};
+use faro_protocols::uplink::{
+    AssetDelta, EdgeDelta, EdgeKey, FindingDelta, KnownRef, SCHEMA, Summary, ZoneRef,
+};
 
 use crate::report::{AssetReport, EdgeReport, FindingReport, Report, format_time};
 
@@ -114,6 +116,17 @@ fn asset_delta(asset: &AssetReport) -> AssetDelta {
         posture: asset.posture.clone(),
         first_seen: asset.first_seen.clone(),
         last_seen: asset.last_seen.clone(),
+        zone: asset.zone.as_ref().map(|z| ZoneRef {
+            name: z.name.clone(),
+            purdue_level: z.purdue_level.to_owned(),
+            criticality: z.criticality.to_owned(),
+        }),
+        known: asset.known.as_ref().map(|k| KnownRef {
+            name: k.name.clone(),
+            owner: k.owner.clone(),
+            criticality: k.criticality.map(str::to_owned),
+            role: k.role.map(str::to_owned),
+        }),
     }
 }
 
@@ -153,5 +166,6 @@ fn finding_delta(finding: &FindingReport) -> FindingDelta {
         count: finding.evidence.count,
         sample_flow: finding.evidence.sample_flow.clone(),
         values: finding.evidence.values.clone(),
+        exposure: Some(finding.exposure.to_owned()),
     }
 }

@@ -15,4 +15,6 @@ pub use keys::{
     KeyError, Zeroizing, generate_key, signing_key_from_pem, signing_key_to_pem,
     verifying_key_from_pem, verifying_key_to_pem,
 };
-pub use summary::{AssetDelta, EdgeDelta, EdgeKey, FindingDelta, SCHEMA, Summary};
+pub use summary::{
+    AssetDelta, EdgeDelta, EdgeKey, FindingDelta, KnownRef, SCHEMA, Summary, ZoneRef,
+};

@@ -55,6 +55,41 @@ pub struct AssetDelta {
     pub first_seen: String,
     /// RFC 3339.
     pub last_seen: String,
+    /// The configured zone its address falls in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<ZoneRef>,
+    /// The configuration's entry for it, when it is a known asset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known: Option<KnownRef>,
+}
+
+/// A zone of the sensor's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneRef {
+    /// Zone name.
+    pub name: String,
+    /// Purdue level: `0` … `5`, `3.5` for the DMZ.
+    pub purdue_level: String,
+    /// `low`, `medium`, `high` or `critical`.
+    pub criticality: String,
+}
+
+/// A known asset of the sensor's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownRef {
+    /// Its name.
+    pub name: String,
+    /// Who owns it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// `low`, `medium`, `high` or `critical`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub criticality: Option<String>,
+    /// A role the configuration gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 /// The current view of one communication edge.
@@ -105,6 +140,10 @@ pub struct FindingDelta {
     pub sample_flow: Option<String>,
     /// The values involved (functions, addresses, …).
     pub values: Vec<String>,
+    /// The exposure factor the rule feeds (`unauthenticated_control`,
+    /// `dangerous_function`, `exposed_configuration`, `reachability`, `activity`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposure: Option<String>,
 }
 
 /// Identifies an edge.

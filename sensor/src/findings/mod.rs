@@ -17,7 +17,7 @@ use crate::flow::TransportProto;
 use crate::inventory::{AssetId, EdgeId, FunctionKey, Inventory, Protocol, Role};
 use crate::report::{EdgeRef, Evidence, FindingReport, format_time, function_name};
 use crate::stats::Shed;
-use rules::{Access, Condition, Indicator, RULES, Rule, Severity};
+use rules::{Access, Condition, Exposure, Indicator, RULES, Rule, Severity};
 
 /// Distinct matched values kept per finding as evidence.
 pub const MAX_VALUES: usize = 4;
@@ -77,6 +77,7 @@ const FALLBACK_RULE: Rule = Rule {
     attack: &[],
     title: "",
     remediation: "",
+    exposure: Exposure::Activity,
 };
 
 /// The findings of one analysis, bounded.
@@ -718,6 +719,7 @@ impl Findings {
                     severity: rule.severity.name(),
                     attack: rule.attack,
                     remediation: rule.remediation,
+                    exposure: rule.exposure.name(),
                     asset,
                     edge,
                     evidence: Evidence {

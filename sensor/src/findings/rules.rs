@@ -112,6 +112,40 @@ pub struct Rule {
     pub title: &'static str,
     /// What to do about it.
     pub remediation: &'static str,
+    /// What kind of exposure it shows (the collector's scoring factor).
+    pub exposure: Exposure,
+}
+
+/// What kind of exposure a finding shows: the factor it feeds in the
+/// collector's exposure score (`docs/exposure.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Exposure {
+    /// Writes or control that need no authentication (Modbus, S7, DNP3
+    /// without Secure Authentication, OPC UA without security or anonymous).
+    UnauthenticatedControl,
+    /// Program download, stop, restart, firmware or configuration transfer.
+    DangerousFunction,
+    /// Configuration that weakens the device: unprotected CPU, insecure
+    /// endpoints, weak or invalid certificates, device trouble.
+    ExposedConfiguration,
+    /// Who can reach it: new initiators, cross-zone paths, policy
+    /// violations, internet peers, services on unexpected ports.
+    Reachability,
+    /// Worth knowing, not an exposure in itself (reconnaissance, uploads).
+    Activity,
+}
+
+impl Exposure {
+    /// The name used in output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Exposure::UnauthenticatedControl => "unauthenticated_control",
+            Exposure::DangerousFunction => "dangerous_function",
+            Exposure::ExposedConfiguration => "exposed_configuration",
+            Exposure::Reachability => "reachability",
+            Exposure::Activity => "activity",
+        }
+    }
 }
 
 /// Function codes as keys. Only used in constants: it runs at compile time,
@@ -177,6 +211,7 @@ pub const RULES: &[Rule] = &[
     // Modbus/TCP
     Rule {
         id: "modbus.write",
+        exposure: Exposure::UnauthenticatedControl,
         protocol: Some(Protocol::Modbus),
         indicator: Indicator::Function(&MODBUS_WRITES),
         severity: Severity::High,
@@ -186,6 +221,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "modbus.file_record_write",
+        exposure: Exposure::DangerousFunction,
         protocol: Some(Protocol::Modbus),
         indicator: Indicator::Function(&codes([21])),
         severity: Severity::High,
@@ -195,6 +231,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "modbus.restart_communications",
+        exposure: Exposure::DangerousFunction,
         protocol: Some(Protocol::Modbus),
         indicator: Indicator::Object("diag-0x0001"),
         severity: Severity::High,
@@ -204,6 +241,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "modbus.listen_only",
+        exposure: Exposure::DangerousFunction,
         protocol: Some(Protocol::Modbus),
         indicator: Indicator::Object("diag-0x0004"),
         severity: Severity::Critical,
@@ -213,6 +251,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "modbus.clear_counters",
+        exposure: Exposure::DangerousFunction,
         protocol: Some(Protocol::Modbus),
         indicator: Indicator::Object("diag-0x000a"),
         severity: Severity::Low,
@@ -222,6 +261,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "modbus.identification",
+        exposure: Exposure::Activity,
         protocol: Some(Protocol::Modbus),
         indicator: Indicator::Function(&MODBUS_IDENTIFICATION),
         severity: Severity::Low,
@@ -231,6 +271,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "modbus.reserved_function",
+        exposure: Exposure::Activity,
         protocol: Some(Protocol::Modbus),
         indicator: Indicator::Function(&MODBUS_RESERVED),
         severity: Severity::Medium,
@@ -240,6 +281,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "modbus.user_defined_function",
+        exposure: Exposure::Activity,
         protocol: Some(Protocol::Modbus),
         indicator: Indicator::Function(&MODBUS_USER_DEFINED),
         severity: Severity::Medium,
@@ -250,6 +292,7 @@ pub const RULES: &[Rule] = &[
     // S7comm
     Rule {
         id: "s7.plc_stop",
+        exposure: Exposure::DangerousFunction,
         protocol: Some(Protocol::S7comm),
         indicator: Indicator::Function(&codes([0x29])),
         severity: Severity::Critical,
@@ -259,6 +302,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "s7.plc_control",
+        exposure: Exposure::DangerousFunction,
         protocol: Some(Protocol::S7comm),
         indicator: Indicator::Object("pi-"),
         severity: Severity::High,
@@ -268,6 +312,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "s7.program_download",
+        exposure: Exposure::DangerousFunction,
         protocol: Some(Protocol::S7comm),
         indicator: Indicator::Function(&S7_DOWNLOAD),
         severity: Severity::Critical,
@@ -277,6 +322,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "s7.program_upload",
+        exposure: Exposure::Activity,
         protocol: Some(Protocol::S7comm),
         indicator: Indicator::Function(&S7_UPLOAD),
         severity: Severity::Medium,
@@ -286,6 +332,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "s7.variable_write",
+        exposure: Exposure::UnauthenticatedControl,
         protocol: Some(Protocol::S7comm),
         indicator: Indicator::Function(&codes([0x05])),
         severity: Severity::High,
@@ -295,6 +342,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "s7.modify_force",
+        exposure: Exposure::UnauthenticatedControl,
         protocol: Some(Protocol::S7comm),
         indicator: Indicator::Function(&S7_MODIFY_FORCE),
         severity: Severity::High,
@@ -304,6 +352,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "s7.reconnaissance",
+        exposure: Exposure::Activity,
         protocol: Some(Protocol::S7comm),
         indicator: Indicator::Function(&S7_RECONNAISSANCE),
         severity: Severity::Low,
@@ -313,6 +362,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "s7.password_activity",
+        exposure: Exposure::Activity,
         protocol: Some(Protocol::S7comm),
         indicator: Indicator::Function(&S7_PASSWORD),
         severity: Severity::Medium,
@@ -322,6 +372,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "s7.unprotected_cpu",
+        exposure: Exposure::ExposedConfiguration,
         protocol: Some(Protocol::S7comm),
         indicator: Indicator::State(Condition::S7UnprotectedCpu),
         severity: Severity::High,
@@ -331,6 +382,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "s7plus.set_variable",
+        exposure: Exposure::UnauthenticatedControl,
         protocol: Some(Protocol::S7commPlus),
         indicator: Indicator::Function(&codes([0x04F2])),
         severity: Severity::Medium,
@@ -341,6 +393,7 @@ pub const RULES: &[Rule] = &[
     // DNP3
     Rule {
         id: "dnp3.restart",
+        exposure: Exposure::DangerousFunction,
         protocol: Some(Protocol::Dnp3),
         indicator: Indicator::Function(&codes([0x0D, 0x0E])),
         severity: Severity::High,
@@ -350,6 +403,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "dnp3.application_control",
+        exposure: Exposure::DangerousFunction,
         protocol: Some(Protocol::Dnp3),
         indicator: Indicator::Function(&DNP3_APPLICATION),
         severity: Severity::High,
@@ -359,6 +413,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "dnp3.disable_unsolicited",
+        exposure: Exposure::DangerousFunction,
         protocol: Some(Protocol::Dnp3),
         indicator: Indicator::Function(&codes([0x15])),
         severity: Severity::Medium,
@@ -368,6 +423,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "dnp3.control",
+        exposure: Exposure::UnauthenticatedControl,
         protocol: Some(Protocol::Dnp3),
         indicator: Indicator::Function(&DNP3_CONTROL),
         severity: Severity::High,
@@ -377,6 +433,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "dnp3.write",
+        exposure: Exposure::UnauthenticatedControl,
         protocol: Some(Protocol::Dnp3),
         indicator: Indicator::Function(&codes([0x02])),
         severity: Severity::Medium,
@@ -386,6 +443,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "dnp3.file_transfer",
+        exposure: Exposure::DangerousFunction,
         protocol: Some(Protocol::Dnp3),
         indicator: Indicator::Function(&DNP3_FILE),
         severity: Severity::High,
@@ -395,6 +453,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "dnp3.unauthenticated_control",
+        exposure: Exposure::UnauthenticatedControl,
         protocol: Some(Protocol::Dnp3),
         indicator: Indicator::State(Condition::Dnp3ControlWithoutAuthentication),
         severity: Severity::High,
@@ -404,6 +463,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "dnp3.device_health",
+        exposure: Exposure::ExposedConfiguration,
         protocol: Some(Protocol::Dnp3),
         indicator: Indicator::State(Condition::Dnp3DeviceHealth),
         severity: Severity::Low,
@@ -414,6 +474,7 @@ pub const RULES: &[Rule] = &[
     // OPC UA
     Rule {
         id: "opcua.channel_without_security",
+        exposure: Exposure::UnauthenticatedControl,
         protocol: Some(Protocol::OpcUa),
         indicator: Indicator::State(Condition::OpcUaChannelWithoutSecurity),
         severity: Severity::Medium,
@@ -423,6 +484,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "opcua.sign_only",
+        exposure: Exposure::ExposedConfiguration,
         protocol: Some(Protocol::OpcUa),
         indicator: Indicator::State(Condition::OpcUaSignOnly),
         severity: Severity::Low,
@@ -432,6 +494,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "opcua.deprecated_policy",
+        exposure: Exposure::ExposedConfiguration,
         protocol: Some(Protocol::OpcUa),
         indicator: Indicator::State(Condition::OpcUaDeprecatedPolicy),
         severity: Severity::Medium,
@@ -441,6 +504,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "opcua.insecure_endpoint",
+        exposure: Exposure::ExposedConfiguration,
         protocol: Some(Protocol::OpcUa),
         indicator: Indicator::State(Condition::OpcUaInsecureEndpoint),
         severity: Severity::Medium,
@@ -450,6 +514,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "opcua.anonymous_access",
+        exposure: Exposure::UnauthenticatedControl,
         protocol: Some(Protocol::OpcUa),
         indicator: Indicator::State(Condition::OpcUaAnonymousAccess),
         severity: Severity::Medium,
@@ -459,6 +524,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "opcua.cleartext_credentials",
+        exposure: Exposure::UnauthenticatedControl,
         protocol: Some(Protocol::OpcUa),
         indicator: Indicator::State(Condition::OpcUaCleartextCredentials),
         severity: Severity::High,
@@ -468,6 +534,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "opcua.change_activity",
+        exposure: Exposure::UnauthenticatedControl,
         protocol: Some(Protocol::OpcUa),
         indicator: Indicator::Function(&OPCUA_CHANGE),
         severity: Severity::Medium,
@@ -478,6 +545,7 @@ pub const RULES: &[Rule] = &[
     // Certificates (OPC UA today)
     Rule {
         id: "certificate.expired",
+        exposure: Exposure::ExposedConfiguration,
         protocol: None,
         indicator: Indicator::State(Condition::CertificateExpired),
         severity: Severity::Medium,
@@ -487,6 +555,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "certificate.not_yet_valid",
+        exposure: Exposure::ExposedConfiguration,
         protocol: None,
         indicator: Indicator::State(Condition::CertificateNotYetValid),
         severity: Severity::Low,
@@ -496,6 +565,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "certificate.self_signed",
+        exposure: Exposure::ExposedConfiguration,
         protocol: None,
         indicator: Indicator::State(Condition::CertificateSelfSigned),
         severity: Severity::Low,
@@ -505,6 +575,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "certificate.weak_signature",
+        exposure: Exposure::ExposedConfiguration,
         protocol: None,
         indicator: Indicator::State(Condition::CertificateWeakSignature),
         severity: Severity::Medium,
@@ -514,6 +585,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "certificate.weak_key",
+        exposure: Exposure::ExposedConfiguration,
         protocol: None,
         indicator: Indicator::State(Condition::CertificateWeakKey),
         severity: Severity::Medium,
@@ -524,6 +596,7 @@ pub const RULES: &[Rule] = &[
     // Across protocols
     Rule {
         id: "ics.new_initiator",
+        exposure: Exposure::Reachability,
         protocol: None,
         indicator: Indicator::State(Condition::NewInitiatorToController),
         severity: Severity::Medium,
@@ -533,6 +606,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "ics.cross_zone_control",
+        exposure: Exposure::Reachability,
         protocol: None,
         indicator: Indicator::State(Condition::CrossZoneControl),
         severity: Severity::High,
@@ -542,6 +616,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "ics.policy_violation",
+        exposure: Exposure::Reachability,
         protocol: None,
         indicator: Indicator::State(Condition::PolicyViolation),
         severity: Severity::High,
@@ -551,6 +626,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "ics.internet_peer",
+        exposure: Exposure::Reachability,
         protocol: None,
         indicator: Indicator::State(Condition::InternetPeer),
         severity: Severity::Critical,
@@ -560,6 +636,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "ics.nonstandard_port",
+        exposure: Exposure::Reachability,
         protocol: None,
         indicator: Indicator::State(Condition::NonStandardPort),
         severity: Severity::Low,
@@ -569,6 +646,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "ics.engineering_station",
+        exposure: Exposure::DangerousFunction,
         protocol: None,
         indicator: Indicator::State(Condition::EngineeringStation),
         severity: Severity::Info,

@@ -64,6 +64,9 @@ pub struct FindingReport {
     pub attack: &'static [&'static str],
     /// What to do about it.
     pub remediation: &'static str,
+    /// The exposure factor it feeds: `unauthenticated_control`,
+    /// `dangerous_function`, `exposed_configuration`, `reachability` or `activity`.
+    pub exposure: &'static str,
     /// The asset it concerns (IP address), when about an asset.
     pub asset: Option<String>,
     /// The edge it concerns, when about an edge.
