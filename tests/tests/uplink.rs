@@ -178,39 +178,14 @@ fn stop(mut child: Child) {
     let _ = child.wait();
 }
 
-/// Waits for a sensor run to end by itself, bounded in time; its exit status and stderr.
-fn finish(mut child: Child, limit: Duration) -> (Option<i32>, String) {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut stderr = String::new();
-            if let Some(mut pipe) = child.stderr.take() {
-                use std::io::Read;
-                let _ = pipe.read_to_string(&mut stderr);
-            }
-            return (status.code(), stderr);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the sensor did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// Waits for a sensor run to end by itself, bounded in time; its exit
+/// status and stderr (read as it comes: a full pipe would stall the sensor).
+fn finish(child: Child, limit: Duration) -> (Option<i32>, String) {
+    Following::new(child).finish(limit)
 }
 
 fn spooled(stderr: &str) -> u64 {
-    stderr
-        .lines()
-        .rev()
-        .find_map(|l| {
-            l.strip_prefix("faro-sensor: ")?
-                .split(" summaries spooled")
-                .next()?
-                .parse()
-                .ok()
-        })
-        .unwrap_or_else(|| panic!("no run summary in: {stderr}"))
+    run_counts(stderr)["spooled"]
 }
 
 /// The collector's inventory equals the sensor's own analysis of the capture.
