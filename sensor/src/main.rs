@@ -68,6 +68,10 @@ struct RunArgs {
     /// spooled for the next start.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     drain: u64,
+    /// The spool's bound in bytes, overriding `uplink.spool_max_mib`: for
+    /// tests, which need a spool smaller than the configuration's 1 MiB least.
+    #[arg(long, value_name = "BYTES", hide = true)]
+    spool_max_bytes: Option<u64>,
 }
 
 #[derive(clap::Args)]
@@ -449,12 +453,13 @@ fn run(args: &RunArgs) -> ExitCode {
             args.speed
         },
         drain: std::time::Duration::from_secs(args.drain),
+        spool_max_bytes: args.spool_max_bytes,
     };
     match faro_sensor::run::run(&config, &options) {
         Ok(done) => {
             eprintln!(
-                "faro-sensor: {} summaries spooled, {} delivered, {} refused, {} shed, {} left in the spool",
-                done.spooled, done.delivered, done.rejected, done.shed, done.left
+                "faro-sensor: {} summaries spooled, {} delivered, {} refused, {} merged, {} shed, {} left in the spool",
+                done.spooled, done.delivered, done.rejected, done.merged, done.shed, done.left
             );
             if done.left == 0 {
                 ExitCode::SUCCESS

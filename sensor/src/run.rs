@@ -1,10 +1,12 @@
 //! `faro-sensor run`: the sensor as it runs on the box, replaying a capture
 //! (live interfaces come with the live-capture work). Every interval of
-//! capture time a summary of what changed is signed (JWS, EdDSA), written to
-//! the durable spool, and only then offered to the collector by a delivery
-//! thread that removes it once the collector acknowledged it, retrying with
+//! capture time a summary of what changed is written to the durable spool; a
+//! delivery thread offers the oldest to the collector, the spool giving it
+//! its sequence and signing it (JWS, EdDSA) at its first offer, and removes
+//! it once the collector acknowledged it, retrying the same bytes with
 //! backoff while the collector is away. Nothing is lost when the collector or
-//! the sensor stops: the spool is on disk and the sequence numbers with it.
+//! the sensor stops: the spool is on disk and the sequence numbers with it;
+//! when it is full it merges the oldest summaries not yet sent.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,8 +19,8 @@ use faro_protocols::uplink;
 
 use crate::Pipeline;
 use crate::capture::CaptureFile;
-use crate::spool::Spool;
-use crate::summary::SummaryBuilder;
+use crate::spool::{Spool, SpoolError};
+use crate::summary::{SummaryBuilder, seal};
 use crate::uplink::{Backoff, Delivery, UplinkClient};
 
 /// How `run` replays its capture.
@@ -34,6 +36,9 @@ pub struct RunOptions {
     /// How long to keep delivering after the capture ended before giving up
     /// (what is left stays in the spool for the next start).
     pub drain: Duration,
+    /// The spool's bound in bytes instead of `uplink.spool_max_mib`: tests
+    /// need a spool smaller than the configuration's smallest, 1 MiB.
+    pub spool_max_bytes: Option<u64>,
 }
 
 /// Why `run` stopped early.
@@ -55,7 +60,7 @@ pub enum RunError {
     StateDir(String),
     /// The spool could not be opened or written.
     #[error("spool: {0}")]
-    Spool(#[from] crate::spool::SpoolError),
+    Spool(#[from] SpoolError),
     /// The uplink could not be set up.
     #[error("uplink: {0}")]
     Uplink(#[from] crate::uplink::UplinkError),
@@ -75,7 +80,9 @@ pub struct RunSummary {
     pub rejected: u64,
     /// Summaries still in the spool when the run ended.
     pub left: u64,
-    /// Summaries shed from the spool because it was full.
+    /// Pairs of summaries not yet sent that the spool merged into one because it was full.
+    pub merged: u64,
+    /// Summaries shed from the spool because it was full (merging could not make room).
     pub shed: u64,
 }
 
@@ -96,10 +103,12 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<RunSummary, RunError
     let kid = uplink::fingerprint(&key.verifying_key());
     std::fs::create_dir_all(&options.state_dir)
         .map_err(|e| RunError::StateDir(format!("{}: {e}", options.state_dir.display())))?;
-    let spool = Spool::open(
-        &options.state_dir.join("spool.redb"),
-        settings.spool_max_mib.saturating_mul(1024 * 1024),
-    )?;
+    let max_bytes = options
+        .spool_max_bytes
+        .unwrap_or_else(|| settings.spool_max_mib.saturating_mul(1024 * 1024));
+    let spool = Spool::open(&options.state_dir.join("spool.redb"), max_bytes)?;
+    // This run's merges and sheds: the spool counts them since it was created.
+    let (merged_before, shed_before) = (spool.merged_count(), spool.shed_count());
     let spool = Arc::new(Mutex::new(spool));
     let client = UplinkClient::new(settings)?;
     let done = Arc::new(AtomicBool::new(false));
@@ -114,7 +123,8 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<RunSummary, RunError
         );
         let drain = options.drain;
         std::thread::spawn(move || {
-            deliver_loop(&client, &spool, &done, drain, &delivered, &rejected)
+            let sign = |summary: &uplink::Summary| seal(summary, &key, &kid);
+            deliver_loop(&client, &spool, &sign, &done, drain, &delivered, &rejected)
         })
     };
 
@@ -125,35 +135,32 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<RunSummary, RunError
         Pipeline::new(config.limits.clone()).with_max_findings(config.findings.max_findings);
     let mut builder = SummaryBuilder::new();
     let mut spooled = 0;
-    let mut shed = 0;
     let mut next_summary: Option<u64> = None;
     let started = Instant::now();
     let mut first_ts: Option<u64> = None;
     let mut emit = |pipeline: &mut Pipeline, window_end: u64| -> Result<(), RunError> {
         let report = pipeline.report(config);
+        let summary = builder.build(&config.sensor.id, &config.sensor.site, &report, window_end);
         let mut spool = spool
             .lock()
             .map_err(|_| RunError::StateDir("the spool's lock was poisoned".into()))?;
-        let sequence = spool.next_sequence();
-        let summary = builder.build(
-            &config.sensor.id,
-            &config.sensor.site,
-            sequence,
-            &report,
-            window_end,
-        );
-        let json = serde_json::to_vec(&summary).unwrap_or_default();
-        let jws = uplink::sign(&json, &key, &kid);
-        let pushed = spool.push(sequence, &jws)?;
+        let pushed = spool.push(&summary)?;
         spooled += 1;
-        shed += pushed.shed;
         eprintln!(
-            "faro-sensor: summary {sequence}: {} assets, {} edges, {} findings, {} bytes signed and spooled",
+            "faro-sensor: summary of {}: {} assets, {} edges, {} findings spooled ({} held, {} bytes)",
+            summary.window_end,
             summary.assets.len(),
             summary.edges.len(),
             summary.findings.len(),
-            jws.len()
+            spool.len(),
+            spool.bytes()
         );
+        if pushed.merged > 0 || pushed.shed > 0 {
+            eprintln!(
+                "faro-sensor: spool full: merged {} pairs of the oldest summaries not yet sent, shed {}",
+                pushed.merged, pushed.shed
+            );
+        }
         Ok(())
     };
     while let Some(frame) = capture.next_frame()? {
@@ -182,21 +189,46 @@ pub fn run(config: &Config, options: &RunOptions) -> Result<RunSummary, RunError
     }
     done.store(true, Ordering::SeqCst);
     let _ = sender.join();
-    let left = spool.lock().map(|s| s.len()).unwrap_or(0);
+    let (left, merged, shed) = spool
+        .lock()
+        .map(|s| {
+            (
+                s.len(),
+                s.merged_count().saturating_sub(merged_before),
+                s.shed_count().saturating_sub(shed_before),
+            )
+        })
+        .unwrap_or_default();
     Ok(RunSummary {
         spooled,
         delivered: delivered.load(Ordering::SeqCst),
         rejected: rejected.load(Ordering::SeqCst),
         left,
+        merged,
         shed,
     })
 }
 
-/// Offers the oldest spooled summary until the spool is empty after the
-/// capture ended, or `drain` has passed since.
+/// What becomes of an offered summary once the collector answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settle {
+    /// Stored (or stored before with the same bytes): removed from the spool.
+    Acknowledge,
+    /// Refused for good, nothing stored: removed, and its sequence goes to
+    /// the next summary, so the collector never waits for a sequence that
+    /// will not come.
+    Refuse,
+    /// Not taken yet: kept, offered again (the same bytes) after a backoff.
+    Keep,
+}
+
+/// Offers the oldest spooled summary (signed by `sign` at its first offer)
+/// until the spool is empty after the capture ended, or `drain` has passed
+/// since.
 fn deliver_loop(
     client: &UplinkClient,
     spool: &Mutex<Spool>,
+    sign: &dyn Fn(&uplink::Summary) -> String,
     done: &AtomicBool,
     drain: Duration,
     delivered: &AtomicU64,
@@ -211,55 +243,66 @@ fn deliver_loop(
                 return;
             }
         }
-        let oldest = match spool.lock().map(|spool| spool.oldest()) {
-            Ok(Ok(oldest)) => oldest,
+        let offer = match spool.lock().map(|mut spool| spool.offer(sign)) {
+            Ok(Ok(offer)) => offer,
             Ok(Err(e)) => {
                 eprintln!("faro-sensor: spool: {e}");
                 None
             }
             Err(_) => return,
         };
-        let Some((sequence, jws)) = oldest else {
+        let Some(offer) = offer else {
             if done.load(Ordering::SeqCst) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));
             continue;
         };
-        let outcome = client.deliver(&jws);
-        let remove = match &outcome {
+        let sequence = offer.sequence;
+        if offer.first {
+            eprintln!(
+                "faro-sensor: summary {sequence} signed ({} bytes)",
+                offer.jws.len()
+            );
+        }
+        let outcome = client.deliver(&offer.jws);
+        let settle = match &outcome {
             Ok(Delivery::Accepted { .. }) => {
                 delivered.fetch_add(1, Ordering::SeqCst);
                 backoff.reset();
-                true
+                Settle::Acknowledge
             }
             Ok(Delivery::Rejected { status, reason }) => {
                 eprintln!(
-                    "faro-sensor: summary {sequence} refused for good ({status} {reason}); dropped"
+                    "faro-sensor: summary {sequence} refused for good ({status} {reason}); dropped, its sequence goes to the next"
                 );
                 rejected.fetch_add(1, Ordering::SeqCst);
-                true
+                Settle::Refuse
             }
             Ok(Delivery::Retry { status, reason }) => {
                 eprintln!(
                     "faro-sensor: summary {sequence} not taken yet ({status} {reason}); retrying"
                 );
-                false
+                Settle::Keep
             }
             Err(e) => {
                 eprintln!(
                     "faro-sensor: collector unreachable: {e}; summary {sequence} stays spooled"
                 );
-                false
+                Settle::Keep
             }
         };
-        if remove {
-            if let Ok(mut spool) = spool.lock() {
-                if let Err(e) = spool.remove(sequence) {
-                    eprintln!("faro-sensor: spool: {e}");
-                }
-            }
-        } else {
+        let removed = match settle {
+            Settle::Acknowledge => spool.lock().map(|mut spool| spool.acknowledge(offer.id)),
+            Settle::Refuse => spool.lock().map(|mut spool| spool.refuse(offer.id)),
+            Settle::Keep => Ok(Ok(false)),
+        };
+        match removed {
+            Ok(Err(e)) => eprintln!("faro-sensor: spool: {e}"),
+            Err(_) => return,
+            Ok(Ok(_)) => {}
+        }
+        if settle == Settle::Keep {
             let wait = backoff.next_wait();
             // Sleep in short steps so the drain deadline is honoured.
             let until = Instant::now() + wait;

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use faro_protocols::uplink::{
-    AssetDelta, EdgeDelta, EdgeKey, FindingDelta, KnownRef, SCHEMA, Summary, ZoneRef,
+    self, AssetDelta, EdgeDelta, EdgeKey, FindingDelta, KnownRef, SCHEMA, SigningKey, Summary,
+    ZoneRef,
 };
 
 use crate::report::{AssetReport, EdgeReport, FindingReport, Report, format_time};
@@ -48,12 +49,13 @@ impl SummaryBuilder {
 
     /// The summary of the window ending at `window_end` (capture time,
     /// nanoseconds): every asset, edge and finding of `report` new or changed
-    /// since the previous summary, and the counters as they stand.
+    /// since the previous summary, and the counters as they stand. Its
+    /// sequence is 0 until the spool gives it one, when it is first offered
+    /// to the collector.
     pub fn build(
         &mut self,
         sensor_id: &str,
         site: &str,
-        sequence: u64,
         report: &Report,
         window_end: u64,
     ) -> Summary {
@@ -95,7 +97,7 @@ impl SummaryBuilder {
             schema: SCHEMA.to_owned(),
             sensor_id: sensor_id.to_owned(),
             site: site.to_owned(),
-            sequence,
+            sequence: 0,
             window_start: format_time(window_start),
             window_end: format_time(window_end),
             assets,
@@ -104,6 +106,16 @@ impl SummaryBuilder {
             counters: serde_json::to_value(&report.stats).unwrap_or(serde_json::Value::Null),
         }
     }
+}
+
+/// The signed envelope of a summary: its JSON in a JWS (EdDSA) under the
+/// sensor's key, `kid` naming it.
+pub fn seal(summary: &Summary, key: &SigningKey, kid: &str) -> String {
+    // A Summary is strings, numbers and maps with string keys: it always
+    // encodes; were it not to, the collector refuses the empty payload for
+    // good and the spool gives the sequence back.
+    let json = serde_json::to_vec(summary).unwrap_or_default();
+    uplink::sign(&json, key, kid)
 }
 
 fn asset_delta(asset: &AssetReport) -> AssetDelta {

@@ -1,6 +1,7 @@
 //! Periodic summaries over the committed sample plant: the first carries the
 //! whole inventory, an unchanged inventory gives an empty one, and later ones
-//! carry only what changed, with cumulative counts.
+//! carry only what changed, with cumulative counts; merged, they carry the
+//! final report.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -32,17 +33,16 @@ fn summaries_carry_what_changed_with_cumulative_counts() {
         if frames % 500 == 0 || frames == 501 {
             let end = pipeline.observed().unwrap().1;
             let report = pipeline.report(&config);
-            let sequence = summaries.len() as u64 + 1;
-            summaries.push(builder.build("edge-01", "sample", sequence, &report, end));
+            summaries.push(builder.build("edge-01", "sample", &report, end));
         }
     }
     // The final summary, at the end of the capture.
     let end = pipeline.observed().unwrap().1;
     let report = pipeline.report(&config);
-    let sequence = summaries.len() as u64 + 1;
-    summaries.push(builder.build("edge-01", "sample", sequence, &report, end));
+    summaries.push(builder.build("edge-01", "sample", &report, end));
     let first = &summaries[0];
-    assert_eq!(first.sequence, 1);
+    // The spool gives the sequence, when it first offers the summary.
+    assert_eq!(first.sequence, 0);
     assert!(!first.assets.is_empty() && !first.edges.is_empty());
     // Nothing happened between frames 500 and 501 that changes an asset's identity,
     // but the polled edges' counts and last-seen times move with every request.
@@ -72,10 +72,42 @@ fn summaries_carry_what_changed_with_cumulative_counts() {
             assert_eq!(last.get(&k), Some(count), "{k}");
         }
     }
+    // All of them merged into one, as a full spool does, carry the final
+    // report: every asset, and every edge with its final counts.
+    let mut merged = summaries[0].clone();
+    for summary in &summaries[1..] {
+        merged.merge(summary.clone());
+    }
+    assert_eq!(merged.window_start, first.window_start);
+    assert_eq!(merged.window_end, summaries.last().unwrap().window_end);
+    let merged_ips: std::collections::BTreeSet<&String> =
+        merged.assets.iter().map(|a| &a.ip).collect();
+    let report_ips: std::collections::BTreeSet<&String> =
+        report.assets.iter().map(|a| &a.ip).collect();
+    assert_eq!(merged_ips, report_ips);
+    assert_eq!(merged.edges.len(), report.edges.len());
+    for edge in &report.edges {
+        let sent = merged
+            .edges
+            .iter()
+            .find(|e| {
+                (&e.client, &e.server, e.server_port)
+                    == (&edge.client, &edge.server, edge.server_port)
+            })
+            .unwrap();
+        let counts: std::collections::BTreeMap<String, u64> = edge
+            .functions
+            .0
+            .iter()
+            .map(|(k, c)| (k.to_string(), *c))
+            .collect();
+        assert_eq!(sent.functions, counts);
+    }
+    assert_eq!(merged.findings.len(), report.findings.len());
     // Built again with nothing new: empty.
     let end = pipeline.observed().unwrap().1;
-    let again = builder.build("edge-01", "sample", 99, &report, end);
-    let repeat = builder.build("edge-01", "sample", 100, &report, end);
+    let again = builder.build("edge-01", "sample", &report, end);
+    let repeat = builder.build("edge-01", "sample", &report, end);
     assert!(
         again.assets.len() + again.edges.len() + again.findings.len()
             <= report.assets.len() + report.edges.len() + report.findings.len()
