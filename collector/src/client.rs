@@ -18,6 +18,7 @@ use tokio_rustls::TlsConnector;
 /// One HTTPS connection to the collector.
 pub struct Client {
     sender: SendRequest<Full<Bytes>>,
+    token: Option<String>,
 }
 
 impl Client {
@@ -33,7 +34,25 @@ impl Client {
             .await
             .context("HTTP handshake")?;
         tokio::spawn(conn);
-        Ok(Self { sender })
+        Ok(Self {
+            sender,
+            token: None,
+        })
+    }
+
+    /// Sends `Authorization: Bearer TOKEN` with every request from now on.
+    pub fn with_token(mut self, token: Option<&str>) -> Self {
+        self.token = token.map(str::to_owned);
+        self
+    }
+
+    /// GETs `path` (with the token); returns the status and the body as JSON (Null if not JSON).
+    pub async fn get_json(&mut self, path: &str) -> Result<(u16, serde_json::Value)> {
+        let (status, body) = self.request("GET", path, Vec::new()).await?;
+        Ok((
+            status,
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        ))
     }
 
     /// Sends one request; returns the status and the body.
@@ -43,12 +62,20 @@ impl Client {
         path: &str,
         body: Vec<u8>,
     ) -> Result<(u16, Vec<u8>)> {
-        let req = Request::builder()
+        let content_type = if path == "/api/v1/summaries" {
+            "application/jose"
+        } else {
+            "application/json"
+        };
+        let mut req = Request::builder()
             .method(method)
             .uri(path)
             .header("host", "localhost")
-            .header("content-type", "application/jose")
-            .body(Full::new(Bytes::from(body)))?;
+            .header("content-type", content_type);
+        if let Some(token) = &self.token {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        let req = req.body(Full::new(Bytes::from(body)))?;
         self.sender.ready().await.context("connection")?;
         let resp = self.sender.send_request(req).await.context("request")?;
         let status = resp.status().as_u16();

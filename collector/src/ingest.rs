@@ -13,6 +13,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use crate::store::{SensorKey, Store, from_sql_int, pack, sql_int, supersedes, unpack};
+use crate::triage;
 
 /// The answer to one summary (the contract's statuses).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -428,15 +429,18 @@ fn merge(txn: &rusqlite::Transaction<'_>, accepted: &[(String, &Prepared)]) -> R
         }
     }
     let mut stmt = txn.prepare_cached(
-        "INSERT INTO assets (site, ip, sensor_id, sequence, value) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT DO UPDATE SET sensor_id = excluded.sensor_id,
+        "INSERT INTO assets (site, ip, zone, sensor_id, sequence, value)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT DO UPDATE SET zone = excluded.zone, sensor_id = excluded.sensor_id,
              sequence = excluded.sequence, value = excluded.value
          WHERE faro_supersedes(sensor_id, sequence, excluded.sensor_id, excluded.sequence)",
     )?;
     for ((site, ip), (sensor, seq, value)) in assets.entries {
+        let zone = value.zone.as_ref().map(|z| z.name.as_str());
         stmt.execute(params![
             site,
             ip,
+            zone,
             sensor,
             sql_int(seq),
             serde_json::to_string(value)?
@@ -461,10 +465,21 @@ fn merge(txn: &rusqlite::Transaction<'_>, accepted: &[(String, &Prepared)]) -> R
             serde_json::to_string(value)?
         ])?;
     }
+    // New evidence (a higher count) reopens a resolved finding; the triage
+    // is otherwise the team's.
     let mut stmt = txn.prepare_cached(
-        "INSERT INTO findings (site, rule, subject, severity, sensor_id, sequence, value)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT DO UPDATE SET severity = excluded.severity, sensor_id = excluded.sensor_id,
+        "INSERT INTO findings (site, rule, subject, severity, severity_rank, protocol, asset,
+             exposure, count, first_seen, last_seen, sensor_id, sequence, value, due)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+         ON CONFLICT DO UPDATE SET severity = excluded.severity,
+             severity_rank = excluded.severity_rank, protocol = excluded.protocol,
+             asset = excluded.asset, exposure = excluded.exposure,
+             status = CASE WHEN status = 'resolved' AND excluded.count > count
+                 THEN 'open' ELSE status END,
+             updated_by = CASE WHEN status = 'resolved' AND excluded.count > count
+                 THEN 'sensor ' || excluded.sensor_id || ': new evidence' ELSE updated_by END,
+             count = excluded.count, first_seen = excluded.first_seen,
+             last_seen = excluded.last_seen, sensor_id = excluded.sensor_id,
              sequence = excluded.sequence, value = excluded.value
          WHERE faro_supersedes(sensor_id, sequence, excluded.sensor_id, excluded.sequence)",
     )?;
@@ -474,9 +489,17 @@ fn merge(txn: &rusqlite::Transaction<'_>, accepted: &[(String, &Prepared)]) -> R
             rule,
             subject,
             value.severity,
+            triage::severity_rank(&value.severity),
+            triage::protocol_of(value),
+            triage::asset_of(value),
+            value.exposure.as_deref().unwrap_or("activity"),
+            sql_int(value.count),
+            value.first_seen,
+            value.last_seen,
             sensor,
             sql_int(seq),
-            serde_json::to_string(value)?
+            serde_json::to_string(value)?,
+            triage::due_date(&value.severity, &value.first_seen),
         ])?;
     }
     Ok(())

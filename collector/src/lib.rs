@@ -1,10 +1,15 @@
 //! Faro collector: enrolled sensors, signed summaries, the merged inventory.
 
+pub mod api;
 pub mod certs;
 pub mod client;
+pub mod export;
 pub mod ingest;
 pub mod report;
 pub mod sample;
 pub mod server;
 pub mod store;
 pub mod tls;
+pub mod tokens;
+pub mod triage;
+pub mod views;

@@ -81,6 +81,11 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Makes, lists and revokes API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Lists the sequences stored for a sensor.
     Summaries {
         /// The collector's data directory.
@@ -89,6 +94,36 @@ enum Command {
         /// The sensor's id.
         #[arg(long)]
         sensor_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Makes a token and prints it (the only time it is shown).
+    Create {
+        /// The collector's data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Who or what it is for (recorded in findings' history).
+        #[arg(long)]
+        name: String,
+        /// read: lists; triage: also findings' status; admin: also tokens.
+        #[arg(long, value_enum, default_value = "read")]
+        scope: faro_collector::tokens::Scope,
+    },
+    /// Lists the tokens (never their secrets).
+    List {
+        /// The collector's data directory.
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Revokes a token at once.
+    Revoke {
+        /// The collector's data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// The token's id (the part after `faro_`).
+        id: String,
     },
 }
 
@@ -161,6 +196,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Format::Table => print!("{}", faro_collector::report::table(&inv)),
             }
         }
+        Command::Token { command } => token(command)?,
         Command::Summaries { data, sensor_id } => {
             let store = Store::open_dir(&data)?;
             for (seq, jws) in store.summaries(&sensor_id)? {
@@ -169,6 +205,44 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn token(command: TokenCommand) -> Result<()> {
+    use faro_collector::tokens;
+    match command {
+        TokenCommand::Create { data, name, scope } => {
+            let store = Store::open_dir(&data)?;
+            let (token, id) = tokens::create(&store, &name, scope)?;
+            eprintln!(
+                "token {id} ({}) for {name}; it is not shown again:",
+                scope.name()
+            );
+            println!("{token}");
+        }
+        TokenCommand::List { data } => {
+            let store = Store::open_dir(&data)?;
+            for t in tokens::list(&store)? {
+                let state = t
+                    .revoked_at
+                    .map_or_else(|| "active".to_owned(), |at| format!("revoked {at}"));
+                println!(
+                    "{}\t{}\t{}\t{}\t{state}",
+                    t.id,
+                    t.scope.name(),
+                    t.name,
+                    t.created_at
+                );
+            }
+        }
+        TokenCommand::Revoke { data, id } => {
+            let store = Store::open_dir(&data)?;
+            if !tokens::revoke(&store, &id)? {
+                anyhow::bail!("no active token {id}");
+            }
+            println!("{id}: revoked");
+        }
+    }
+    Ok(())
 }
 
 /// Logs to stderr (colours only on a terminal); `RUST_LOG` overrides the default `info`.

@@ -25,6 +25,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
+use crate::api::error;
 use crate::ingest::{self, Decision, Outcome, Prepared};
 use crate::store::Store;
 
@@ -63,12 +64,14 @@ pub async fn serve(
     let (conns_tx, conns_rx) = mpsc::channel(64);
     let acceptor = tokio::spawn(accept_loop(tcp, TlsAcceptor::from(tls), conns_tx));
     let app = App { store, writer };
+    let api = crate::api::router(app.store.clone());
     let router = Router::new()
         .route("/api/v1/summaries", post(post_summary))
         .route("/api/v1/health", get(health))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(app);
-    tracing::info!(%local, "listening (HTTPS, client certificates required)");
+        .with_state(app)
+        .merge(api);
+    tracing::info!(%local, "listening (HTTPS: sensors with client certificates, the API with tokens)");
     let result = axum::serve(
         TlsListener {
             conns: conns_rx,
@@ -146,11 +149,6 @@ fn answer(decision: &Decision) -> Response {
     (status, axum::Json(decision)).into_response()
 }
 
-fn error(status: StatusCode, word: &str, reason: &str) -> Response {
-    let body = serde_json::json!({ "status": word, "reason": reason });
-    (status, axum::Json(body)).into_response()
-}
-
 async fn post_summary(
     State(app): State<App>,
     ConnectInfo(peer): ConnectInfo<Peer>,
@@ -226,7 +224,28 @@ async fn post_summary(
     }
 }
 
-async fn health() -> Response {
+/// Answers a sensor (client certificate) or an API client (token) only.
+async fn health(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if peer.certified.is_none() {
+        let token = crate::api::bearer(&headers);
+        let store = app.store.clone();
+        let known = tokio::task::spawn_blocking(move || {
+            token.is_some_and(|t| matches!(crate::tokens::authenticate(&store, &t), Ok(Some(_))))
+        })
+        .await
+        .unwrap_or(false);
+        if !known {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a sensor certificate or an API token is required",
+            );
+        }
+    }
     (
         StatusCode::OK,
         axum::Json(serde_json::json!({ "status": "ok" })),

@@ -47,11 +47,14 @@ CREATE TABLE IF NOT EXISTS summaries (
 CREATE TABLE IF NOT EXISTS assets (
     site      TEXT NOT NULL,
     ip        TEXT NOT NULL,
+    zone      TEXT,
+    score     INTEGER NOT NULL DEFAULT 0,
     sensor_id TEXT NOT NULL,
     sequence  INTEGER NOT NULL,
     value     TEXT NOT NULL,
     PRIMARY KEY (site, ip)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS assets_zone ON assets (site, zone, ip);
 CREATE TABLE IF NOT EXISTS edges (
     site        TEXT NOT NULL,
     client      TEXT NOT NULL,
@@ -63,16 +66,79 @@ CREATE TABLE IF NOT EXISTS edges (
     value       TEXT NOT NULL,
     PRIMARY KEY (site, client, server, server_port, protocol)
 ) WITHOUT ROWID;
+-- A finding: the sensors' evidence (value, merged like the inventory) and
+-- the team's triage (status, owner, due, reason, expires), which ingestion
+-- leaves alone except to reopen a resolved finding that shows new evidence.
 CREATE TABLE IF NOT EXISTS findings (
-    site      TEXT NOT NULL,
-    rule      TEXT NOT NULL,
-    subject   TEXT NOT NULL,
-    severity  TEXT NOT NULL,
-    sensor_id TEXT NOT NULL,
-    sequence  INTEGER NOT NULL,
-    value     TEXT NOT NULL,
-    PRIMARY KEY (site, rule, subject)
-) WITHOUT ROWID;
+    id            INTEGER PRIMARY KEY,
+    site          TEXT NOT NULL,
+    rule          TEXT NOT NULL,
+    subject       TEXT NOT NULL,
+    severity      TEXT NOT NULL,
+    severity_rank INTEGER NOT NULL,
+    protocol      TEXT NOT NULL,
+    asset         TEXT NOT NULL,
+    exposure      TEXT NOT NULL,
+    count         INTEGER NOT NULL,
+    first_seen    TEXT NOT NULL,
+    last_seen     TEXT NOT NULL,
+    sensor_id     TEXT NOT NULL,
+    sequence      INTEGER NOT NULL,
+    value         TEXT NOT NULL,
+    priority      INTEGER NOT NULL DEFAULT 0,
+    status        TEXT NOT NULL DEFAULT 'open',
+    owner         TEXT,
+    due           TEXT,
+    reason        TEXT,
+    expires       TEXT,
+    updated_by    TEXT,
+    UNIQUE (site, rule, subject)
+);
+CREATE INDEX IF NOT EXISTS findings_priority ON findings (priority DESC, id);
+CREATE INDEX IF NOT EXISTS findings_site ON findings (site, priority DESC, id);
+CREATE INDEX IF NOT EXISTS findings_asset ON findings (site, asset, priority DESC, id);
+CREATE INDEX IF NOT EXISTS findings_rule ON findings (rule, priority DESC, id);
+CREATE INDEX IF NOT EXISTS findings_status ON findings (status, priority DESC, id);
+CREATE INDEX IF NOT EXISTS findings_expiry ON findings (expires) WHERE status = 'accepted_risk';
+-- Every change of a finding's triage, whoever made it (an API token, a
+-- sensor's new evidence, an expiry): written here and only here.
+CREATE TABLE IF NOT EXISTS finding_history (
+    id         INTEGER PRIMARY KEY,
+    finding_id INTEGER NOT NULL,
+    at         TEXT NOT NULL,
+    actor      TEXT,
+    field      TEXT NOT NULL,
+    old        TEXT,
+    new        TEXT
+);
+CREATE INDEX IF NOT EXISTS finding_history_finding ON finding_history (finding_id, id);
+CREATE TRIGGER IF NOT EXISTS findings_triage_history AFTER UPDATE ON findings
+WHEN old.status IS NOT new.status OR old.owner IS NOT new.owner OR old.due IS NOT new.due
+  OR old.reason IS NOT new.reason OR old.expires IS NOT new.expires
+BEGIN
+  INSERT INTO finding_history (finding_id, at, actor, field, old, new)
+  SELECT new.id, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), new.updated_by, f, o, n FROM (
+    SELECT 'status' AS f, old.status AS o, new.status AS n WHERE old.status IS NOT new.status
+    UNION ALL SELECT 'owner', old.owner, new.owner WHERE old.owner IS NOT new.owner
+    UNION ALL SELECT 'due', old.due, new.due WHERE old.due IS NOT new.due
+    UNION ALL SELECT 'reason', old.reason, new.reason WHERE old.reason IS NOT new.reason
+    UNION ALL SELECT 'expires', old.expires, new.expires WHERE old.expires IS NOT new.expires
+  );
+END;
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id            TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    scope         TEXT NOT NULL,
+    secret_sha256 BLOB NOT NULL,
+    created_at    TEXT NOT NULL,
+    revoked_at    TEXT
+);
+-- Each site's exposure as last computed from the tables above (`rescore`).
+CREATE TABLE IF NOT EXISTS site_exposure (
+    site        TEXT PRIMARY KEY,
+    computed_at TEXT NOT NULL,
+    value       TEXT NOT NULL
+);
 ";
 
 /// One enrolled sensor.

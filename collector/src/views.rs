@@ -1,0 +1,561 @@
+//! What the API reads: sites, zones, assets, edges, findings with their
+//! triage and history, sensors; filtered, in a stable order, a page at a time
+//! (keyset cursors: a page never repeats or skips a row because rows were
+//! added meanwhile).
+
+use anyhow::{Context, Result};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use faro_protocols::uplink::{AssetDelta, EdgeDelta, FindingDelta};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Store, from_sql_int};
+
+/// The most rows one page returns.
+pub const MAX_LIMIT: usize = 1000;
+/// Rows per page unless asked otherwise.
+pub const DEFAULT_LIMIT: usize = 100;
+
+/// One page of a list.
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    /// The rows.
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Why a list could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ViewError {
+    /// The request is wrong (bad cursor, bad filter value).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The store failed.
+    #[error("store: {0:#}")]
+    Store(#[from] anyhow::Error),
+}
+
+impl From<rusqlite::Error> for ViewError {
+    fn from(e: rusqlite::Error) -> Self {
+        ViewError::Store(e.into())
+    }
+}
+
+fn encode_cursor(key: &serde_json::Value) -> String {
+    URL_SAFE_NO_PAD.encode(key.to_string())
+}
+
+fn decode_cursor<T: serde::de::DeserializeOwned>(cursor: &str) -> Result<T, ViewError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or_else(|| ViewError::BadRequest("cursor: not one this API gave".into()))
+}
+
+fn limit(asked: Option<usize>) -> usize {
+    asked.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
+}
+
+/// A WHERE clause built one condition at a time, with its parameters.
+#[derive(Default)]
+struct Conditions {
+    sql: Vec<String>,
+    params: Vec<Value>,
+}
+
+impl Conditions {
+    /// Adds a condition whose `?` marks take `values` in order.
+    fn add(&mut self, sql: &str, values: impl IntoIterator<Item = Value>) {
+        let mut values = values.into_iter();
+        let mut numbered = String::with_capacity(sql.len() + 8);
+        for c in sql.chars() {
+            if c == '?' {
+                // Each mark becomes the next numbered parameter of the whole clause.
+                if let Some(v) = values.next() {
+                    self.params.push(v);
+                }
+                numbered.push_str(&format!("?{}", self.params.len()));
+            } else {
+                numbered.push(c);
+            }
+        }
+        self.sql.push(numbered);
+    }
+
+    fn equal(&mut self, column: &str, value: Option<&str>) {
+        if let Some(v) = value {
+            self.add(&format!("{column} = ?"), [Value::Text(v.to_owned())]);
+        }
+    }
+
+    /// `column` is one of the comma-separated `values`.
+    fn one_of(&mut self, column: &str, values: Option<&str>) {
+        let Some(values) = values else { return };
+        let list: Vec<Value> = values
+            .split(',')
+            .map(|v| Value::Text(v.trim().to_owned()))
+            .collect();
+        let marks = vec!["?"; list.len()].join(", ");
+        self.add(&format!("{column} IN ({marks})"), list);
+    }
+
+    fn clause(&self) -> String {
+        if self.sql.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.sql.join(" AND "))
+        }
+    }
+}
+
+/// A site at a glance.
+#[derive(Debug, Serialize)]
+pub struct SiteRow {
+    /// The site's name.
+    pub site: String,
+    /// Assets seen there.
+    pub assets: u64,
+    /// Findings not resolved.
+    pub open_findings: u64,
+    /// Enrolled sensors whose summaries name it (or enrolled for it).
+    pub sensors: u64,
+    /// Its exposure score, once computed.
+    pub score: Option<u64>,
+}
+
+/// Every site.
+pub fn sites(store: &Store) -> Result<Vec<SiteRow>, ViewError> {
+    Ok(store.read(|conn| {
+        let mut stmt = conn.prepare(
+            "SELECT s.site,
+                (SELECT count(*) FROM assets a WHERE a.site = s.site),
+                (SELECT count(*) FROM findings f WHERE f.site = s.site AND f.status != 'resolved'),
+                (SELECT count(DISTINCT sensor_id) FROM assets a WHERE a.site = s.site),
+                (SELECT json_extract(value, '$.score') FROM site_exposure e WHERE e.site = s.site)
+             FROM (SELECT DISTINCT site FROM assets UNION SELECT DISTINCT site FROM findings) s
+             ORDER BY s.site",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(SiteRow {
+                site: r.get(0)?,
+                assets: from_sql_int(r.get(1)?),
+                open_findings: from_sql_int(r.get(2)?),
+                sensors: from_sql_int(r.get(3)?),
+                score: r.get::<_, Option<i64>>(4)?.map(from_sql_int),
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    })?)
+}
+
+/// A zone of a site.
+#[derive(Debug, Serialize)]
+pub struct ZoneRow {
+    /// The zone's name (`null`: assets outside every configured zone).
+    pub zone: Option<String>,
+    /// Purdue level, as configured.
+    pub purdue_level: Option<String>,
+    /// Assets in it.
+    pub assets: u64,
+    /// The highest asset score in it.
+    pub max_asset_score: u64,
+}
+
+/// The zones of `site`.
+pub fn zones(store: &Store, site: &str) -> Result<Vec<ZoneRow>, ViewError> {
+    Ok(store.read(|conn| {
+        let mut stmt = conn.prepare(
+            "SELECT zone, max(json_extract(value, '$.zone.purdue_level')), count(*), max(score)
+             FROM assets WHERE site = ?1 GROUP BY zone ORDER BY zone",
+        )?;
+        let rows = stmt.query_map([site], |r| {
+            Ok(ZoneRow {
+                zone: r.get(0)?,
+                purdue_level: r.get(1)?,
+                assets: from_sql_int(r.get(2)?),
+                max_asset_score: from_sql_int(r.get(3)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    })?)
+}
+
+/// Filters of the asset list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetFilter {
+    /// Only this site.
+    pub site: Option<String>,
+    /// Only this zone.
+    pub zone: Option<String>,
+    /// Only assets speaking this protocol.
+    pub protocol: Option<String>,
+    /// Only assets with this role.
+    pub role: Option<String>,
+    /// Only assets scoring at least this.
+    pub min_score: Option<u64>,
+    /// Rows per page (1–1000, default 100).
+    pub limit: Option<usize>,
+    /// From where the previous page ended.
+    pub cursor: Option<String>,
+}
+
+/// An asset as listed.
+#[derive(Debug, Serialize)]
+pub struct AssetRow {
+    /// Its site.
+    pub site: String,
+    /// Its exposure score (0–100).
+    pub score: u64,
+    /// The sensor whose summary gave the values.
+    pub sensor_id: String,
+    /// Identity, protocols, roles, posture.
+    #[serde(flatten)]
+    pub asset: AssetDelta,
+}
+
+fn asset_row(r: &rusqlite::Row<'_>) -> Result<AssetRow> {
+    let value: String = r.get(4)?;
+    Ok(AssetRow {
+        site: r.get(0)?,
+        score: from_sql_int(r.get(2)?),
+        sensor_id: r.get(3)?,
+        asset: serde_json::from_str(&value).context("a stored asset")?,
+    })
+}
+
+/// A page of assets, by (site, ip).
+pub fn assets(store: &Store, filter: &AssetFilter) -> Result<Page<AssetRow>, ViewError> {
+    let mut c = Conditions::default();
+    c.equal("site", filter.site.as_deref());
+    c.equal("zone", filter.zone.as_deref());
+    if let Some(p) = &filter.protocol {
+        c.add(
+            "EXISTS (SELECT 1 FROM json_each(assets.value, '$.protocols') WHERE json_each.value = ?)",
+            [Value::Text(p.clone())],
+        );
+    }
+    if let Some(role) = &filter.role {
+        c.add(
+            "EXISTS (SELECT 1 FROM json_each(assets.value, '$.roles') WHERE json_each.value = ?)",
+            [Value::Text(role.clone())],
+        );
+    }
+    if let Some(min) = filter.min_score {
+        c.add("score >= ?", [Value::Integer(crate::store::sql_int(min))]);
+    }
+    if let Some(cursor) = &filter.cursor {
+        let (site, ip): (String, String) = decode_cursor(cursor)?;
+        c.add("(site, ip) > (?, ?)", [Value::Text(site), Value::Text(ip)]);
+    }
+    let limit = limit(filter.limit);
+    let sql = format!(
+        "SELECT site, zone, score, sensor_id, value FROM assets {} ORDER BY site, ip LIMIT {}",
+        c.clause(),
+        limit + 1
+    );
+    let mut items = store.read(|conn| {
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(c.params.iter()))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(asset_row(r)?);
+        }
+        Ok(out)
+    })?;
+    let next_cursor = page_end(&mut items, limit)
+        .map(|last| encode_cursor(&serde_json::json!([last.site, last.asset.ip])));
+    Ok(Page { items, next_cursor })
+}
+
+/// Keeps `limit` rows; the last kept one when more followed.
+fn page_end<T>(items: &mut Vec<T>, limit: usize) -> Option<&T> {
+    if items.len() > limit {
+        items.truncate(limit);
+        items.last()
+    } else {
+        None
+    }
+}
+
+/// One asset with its edges and findings.
+#[derive(Debug, Serialize)]
+pub struct AssetDetail {
+    /// The asset.
+    #[serde(flatten)]
+    pub asset: AssetRow,
+    /// Edges it initiates or answers.
+    pub edges: Vec<EdgeDelta>,
+    /// Findings about it (or about edges to it).
+    pub findings: Vec<FindingRow>,
+}
+
+/// Asset `ip` of `site`.
+pub fn asset(store: &Store, site: &str, ip: &str) -> Result<Option<AssetDetail>, ViewError> {
+    Ok(store.read(|conn| {
+        let asset = conn
+            .prepare_cached(
+                "SELECT site, zone, score, sensor_id, value FROM assets WHERE site = ?1 AND ip = ?2",
+            )?
+            .query_row([site, ip], |r| Ok(asset_row(r)))
+            .optional()?
+            .transpose()?;
+        let Some(asset) = asset else { return Ok(None) };
+        let mut edges = Vec::new();
+        let mut stmt = conn.prepare_cached(
+            "SELECT value FROM edges WHERE site = ?1 AND (client = ?2 OR server = ?2)
+             ORDER BY client, server, server_port, protocol",
+        )?;
+        let mut rows = stmt.query([site, ip])?;
+        while let Some(r) = rows.next()? {
+            let value: String = r.get(0)?;
+            edges.push(serde_json::from_str(&value).context("a stored edge")?);
+        }
+        let findings = finding_rows(
+            conn,
+            &format!("{FINDING_COLUMNS} WHERE site = ?1 AND asset = ?2 ORDER BY priority DESC, id"),
+            &[Value::Text(site.to_owned()), Value::Text(ip.to_owned())],
+        )?;
+        Ok(Some(AssetDetail {
+            asset,
+            edges,
+            findings,
+        }))
+    })?)
+}
+
+/// Filters of the finding list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingFilter {
+    /// Only this site.
+    pub site: Option<String>,
+    /// Only findings about assets in this zone.
+    pub zone: Option<String>,
+    /// Only these severities (comma-separated).
+    pub severity: Option<String>,
+    /// Only this rule.
+    pub rule: Option<String>,
+    /// Only these statuses (comma-separated).
+    pub status: Option<String>,
+    /// Only this protocol (the edge's, or the rule's family).
+    pub protocol: Option<String>,
+    /// Only findings about this asset (IP address).
+    pub asset: Option<String>,
+    /// Rows per page (1–1000, default 100).
+    pub limit: Option<usize>,
+    /// From where the previous page ended.
+    pub cursor: Option<String>,
+}
+
+/// A finding as listed: evidence, priority and triage.
+#[derive(Debug, Serialize)]
+pub struct FindingRow {
+    /// Stable id (for the finding's page and triage).
+    pub id: i64,
+    /// Its site.
+    pub site: String,
+    /// The asset it concerns: its own, or its edge's server.
+    pub target: String,
+    /// The protocol it concerns.
+    pub protocol: String,
+    /// The exposure factor it feeds.
+    pub exposure: String,
+    /// 0–100: its severity and its asset's exposure (see docs/exposure.md).
+    pub priority: u64,
+    /// open, acknowledged, accepted_risk or resolved.
+    pub status: String,
+    /// Who deals with it.
+    pub owner: Option<String>,
+    /// When it should be dealt with (RFC 3339).
+    pub due: Option<String>,
+    /// Why a risk was accepted.
+    pub reason: Option<String>,
+    /// When an accepted risk is looked at again (RFC 3339).
+    pub expires: Option<String>,
+    /// The sensor whose summary gave the evidence.
+    pub sensor_id: String,
+    /// Rule, severity, ATT&CK, title, subject, evidence.
+    #[serde(flatten)]
+    pub finding: FindingDelta,
+}
+
+const FINDING_COLUMNS: &str = "SELECT id, site, asset, protocol, exposure, priority, status, owner,
+    due, reason, expires, sensor_id, value FROM findings";
+
+fn finding_rows(conn: &Connection, sql: &str, params: &[Value]) -> Result<Vec<FindingRow>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let value: String = r.get(12)?;
+        out.push(FindingRow {
+            id: r.get(0)?,
+            site: r.get(1)?,
+            target: r.get(2)?,
+            protocol: r.get(3)?,
+            exposure: r.get(4)?,
+            priority: from_sql_int(r.get(5)?),
+            status: r.get(6)?,
+            owner: r.get(7)?,
+            due: r.get(8)?,
+            reason: r.get(9)?,
+            expires: r.get(10)?,
+            sensor_id: r.get(11)?,
+            finding: serde_json::from_str(&value).context("a stored finding")?,
+        });
+    }
+    Ok(out)
+}
+
+/// A page of findings, highest priority first (the worklist).
+pub fn findings(store: &Store, filter: &FindingFilter) -> Result<Page<FindingRow>, ViewError> {
+    let mut c = Conditions::default();
+    c.equal("site", filter.site.as_deref());
+    c.one_of("severity", filter.severity.as_deref());
+    c.equal("rule", filter.rule.as_deref());
+    c.one_of("status", filter.status.as_deref());
+    c.equal("protocol", filter.protocol.as_deref());
+    c.equal("asset", filter.asset.as_deref());
+    if let Some(zone) = &filter.zone {
+        c.add(
+            "EXISTS (SELECT 1 FROM assets a WHERE a.site = findings.site AND a.ip = findings.asset AND a.zone = ?)",
+            [Value::Text(zone.clone())],
+        );
+    }
+    if let Some(cursor) = &filter.cursor {
+        let (priority, id): (i64, i64) = decode_cursor(cursor)?;
+        c.add(
+            "(priority < ? OR (priority = ? AND id > ?))",
+            [
+                Value::Integer(priority),
+                Value::Integer(priority),
+                Value::Integer(id),
+            ],
+        );
+    }
+    let limit = limit(filter.limit);
+    let sql = format!(
+        "{FINDING_COLUMNS} {} ORDER BY priority DESC, id LIMIT {}",
+        c.clause(),
+        limit + 1
+    );
+    let mut items = store.read(|conn| finding_rows(conn, &sql, &c.params))?;
+    let next_cursor = page_end(&mut items, limit)
+        .map(|last| encode_cursor(&serde_json::json!([last.priority, last.id])));
+    Ok(Page { items, next_cursor })
+}
+
+/// One change in a finding's history.
+#[derive(Debug, Serialize)]
+pub struct HistoryRow {
+    /// When (RFC 3339, collector clock).
+    pub at: String,
+    /// Who: an API token's name, a sensor's new evidence, or `expiry`.
+    pub actor: Option<String>,
+    /// The field changed.
+    pub field: String,
+    /// Its value before.
+    pub old: Option<String>,
+    /// Its value after.
+    pub new: Option<String>,
+}
+
+/// A finding with its history.
+#[derive(Debug, Serialize)]
+pub struct FindingDetail {
+    /// The finding.
+    #[serde(flatten)]
+    pub finding: FindingRow,
+    /// Every change of its triage, oldest first.
+    pub history: Vec<HistoryRow>,
+}
+
+/// Finding `id`.
+pub fn finding(store: &Store, id: i64) -> Result<Option<FindingDetail>, ViewError> {
+    Ok(store.read(|conn| {
+        let Some(finding) = finding_rows(
+            conn,
+            &format!("{FINDING_COLUMNS} WHERE id = ?1"),
+            &[Value::Integer(id)],
+        )?
+        .pop() else {
+            return Ok(None);
+        };
+        let mut stmt = conn.prepare_cached(
+            "SELECT at, actor, field, old, new FROM finding_history WHERE finding_id = ?1 ORDER BY id",
+        )?;
+        let history = stmt
+            .query_map([id], |r| {
+                Ok(HistoryRow {
+                    at: r.get(0)?,
+                    actor: r.get(1)?,
+                    field: r.get(2)?,
+                    old: r.get(3)?,
+                    new: r.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(FindingDetail { finding, history }))
+    })?)
+}
+
+/// A site's exposure as last computed (`rescore`), with its factors.
+pub fn exposure(store: &Store, site: &str) -> Result<Option<serde_json::Value>, ViewError> {
+    Ok(store.read(|conn| {
+        let value: Option<String> = conn
+            .query_row(
+                "SELECT value FROM site_exposure WHERE site = ?1",
+                [site],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(value.map(|v| serde_json::from_str(&v)).transpose()?)
+    })?)
+}
+
+/// A sensor as the central team sees it.
+#[derive(Debug, Serialize)]
+pub struct SensorRow {
+    /// Its id.
+    pub id: String,
+    /// The site it was enrolled for, if any.
+    pub site: Option<String>,
+    /// Its key's fingerprint.
+    pub fingerprint: String,
+    /// The last sequence stored.
+    pub last_sequence: Option<u64>,
+    /// When its last summary was stored (RFC 3339).
+    pub last_seen: Option<String>,
+    /// Its counters as of its last summary: packets, malformed, shed, capture
+    /// drops, spool merges and sheds.
+    pub counters: Option<serde_json::Value>,
+}
+
+/// Every enrolled sensor.
+pub fn sensors(store: &Store) -> Result<Vec<SensorRow>, ViewError> {
+    Ok(store.read(|conn| {
+        let mut stmt = conn.prepare(
+            "SELECT id, site, fingerprint, last_sequence, last_seen, counters FROM sensors ORDER BY id",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let counters: Option<String> = r.get(5)?;
+            out.push(SensorRow {
+                id: r.get(0)?,
+                site: r.get(1)?,
+                fingerprint: r.get(2)?,
+                last_sequence: r.get::<_, Option<i64>>(3)?.map(from_sql_int),
+                last_seen: r.get(4)?,
+                counters: counters.and_then(|c| serde_json::from_str(&c).ok()),
+            });
+        }
+        Ok(out)
+    })?)
+}
