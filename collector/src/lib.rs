@@ -2,6 +2,7 @@
 
 pub mod certs;
 pub mod client;
+pub mod exposure;
 pub mod ingest;
 pub mod report;
 pub mod sample;
