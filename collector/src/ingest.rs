@@ -360,15 +360,15 @@ pub fn commit_batch(store: &Store, items: Vec<Prepared>) -> Result<Vec<Decision>
                     ),
                 ),
                 _ => {
-                    txn.prepare_cached(
-                        "INSERT INTO summaries (sensor_id, sequence, received_at, jws_lz4)
-                         VALUES (?1, ?2, ?3, ?4)",
-                    )?
-                    .execute(params![id, sql_int(seq), now, pack(&item.jws)])?;
                     let site = state
                         .site
                         .clone()
                         .unwrap_or_else(|| item.summary.site.clone());
+                    txn.prepare_cached(
+                        "INSERT INTO summaries (sensor_id, sequence, site, received_at, jws_lz4)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?
+                    .execute(params![id, sql_int(seq), site, now, pack(&item.jws)])?;
                     accepted.push((site, item));
                     state.last_sequence = Some(seq);
                     state.counters = Some(item.summary.counters.to_string());
@@ -378,7 +378,7 @@ pub fn commit_batch(store: &Store, items: Vec<Prepared>) -> Result<Vec<Decision>
             };
             decisions.push(decision);
         }
-        merge(txn, &accepted)?;
+        merge(txn, &accepted, &now)?;
         for (id, state) in sensors.iter().filter(|(_, s)| s.moved) {
             txn.prepare_cached(
                 "UPDATE sensors SET last_sequence = ?2, last_seen = ?3, counters = ?4 WHERE id = ?1",
@@ -396,7 +396,11 @@ pub fn commit_batch(store: &Store, items: Vec<Prepared>) -> Result<Vec<Decision>
 
 /// Writes the newest value of every inventory key the accepted summaries
 /// carry, keeping a stored value that supersedes it.
-fn merge(txn: &rusqlite::Transaction<'_>, accepted: &[(String, &Prepared)]) -> Result<()> {
+fn merge(
+    txn: &rusqlite::Transaction<'_>,
+    accepted: &[(String, &Prepared)],
+    now: &str,
+) -> Result<()> {
     let mut assets = Coalesced::new();
     let mut edges = Coalesced::new();
     let mut findings = Coalesced::new();
@@ -469,8 +473,8 @@ fn merge(txn: &rusqlite::Transaction<'_>, accepted: &[(String, &Prepared)]) -> R
     // is otherwise the team's.
     let mut stmt = txn.prepare_cached(
         "INSERT INTO findings (site, rule, subject, severity, severity_rank, protocol, asset,
-             exposure, count, first_seen, last_seen, sensor_id, sequence, value, due)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+             exposure, count, first_seen, last_seen, sensor_id, sequence, value, due, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
          ON CONFLICT DO UPDATE SET severity = excluded.severity,
              severity_rank = excluded.severity_rank, protocol = excluded.protocol,
              asset = excluded.asset, exposure = excluded.exposure,
@@ -480,7 +484,8 @@ fn merge(txn: &rusqlite::Transaction<'_>, accepted: &[(String, &Prepared)]) -> R
                  THEN 'sensor ' || excluded.sensor_id || ': new evidence' ELSE updated_by END,
              count = excluded.count, first_seen = excluded.first_seen,
              last_seen = excluded.last_seen, sensor_id = excluded.sensor_id,
-             sequence = excluded.sequence, value = excluded.value
+             sequence = excluded.sequence, value = excluded.value,
+             updated_at = excluded.updated_at
          WHERE faro_supersedes(sensor_id, sequence, excluded.sensor_id, excluded.sequence)",
     )?;
     for ((site, rule, subject), (sensor, seq, value)) in findings.entries {
@@ -500,6 +505,7 @@ fn merge(txn: &rusqlite::Transaction<'_>, accepted: &[(String, &Prepared)]) -> R
             sql_int(seq),
             serde_json::to_string(value)?,
             triage::due_date(&value.severity, &value.first_seen),
+            now,
         ])?;
     }
     Ok(())

@@ -35,6 +35,8 @@ pub const BODY_LIMIT: usize = 16 << 20;
 const MAX_BATCH: usize = 256;
 /// A client that has not finished its handshake by then is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the sites new summaries touched are scored again.
+const RESCORE_PERIOD: Duration = Duration::from_secs(2);
 /// Handshakes in progress at most (the rest wait in the kernel's backlog).
 const MAX_HANDSHAKES: usize = 256;
 
@@ -61,6 +63,14 @@ pub async fn serve(
         .name("faro-writer".to_owned())
         .spawn(move || write_loop(&writer_store, &jobs))?;
 
+    let scoring_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let scorer = {
+        let (store, stop) = (store.clone(), scoring_stop.clone());
+        std::thread::Builder::new()
+            .name("faro-scorer".to_owned())
+            .spawn(move || crate::rescore::run(&store, RESCORE_PERIOD, &stop))?
+    };
+
     let (conns_tx, conns_rx) = mpsc::channel(64);
     let acceptor = tokio::spawn(accept_loop(tcp, TlsAcceptor::from(tls), conns_tx));
     let app = App { store, writer };
@@ -84,6 +94,8 @@ pub async fn serve(
     acceptor.abort();
     // The router (and with it the last writer sender) is gone: the writer drains and ends.
     let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
+    scoring_stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = tokio::task::spawn_blocking(move || scorer.join()).await;
     tracing::info!("stopped");
     Ok(result?)
 }

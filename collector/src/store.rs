@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS sensors (
 CREATE TABLE IF NOT EXISTS summaries (
     sensor_id   TEXT NOT NULL,
     sequence    INTEGER NOT NULL,
+    site        TEXT NOT NULL,
     received_at TEXT NOT NULL,
     jws_lz4     BLOB NOT NULL,
     UNIQUE (sensor_id, sequence)
@@ -92,8 +93,12 @@ CREATE TABLE IF NOT EXISTS findings (
     reason        TEXT,
     expires       TEXT,
     updated_by    TEXT,
+    -- When evidence or triage last changed (collector clock, RFC 3339):
+    -- what exporters forward.
+    updated_at    TEXT NOT NULL,
     UNIQUE (site, rule, subject)
 );
+CREATE INDEX IF NOT EXISTS findings_updated ON findings (updated_at, id);
 CREATE INDEX IF NOT EXISTS findings_priority ON findings (priority DESC, id);
 CREATE INDEX IF NOT EXISTS findings_site ON findings (site, priority DESC, id);
 CREATE INDEX IF NOT EXISTS findings_asset ON findings (site, asset, priority DESC, id);
@@ -469,6 +474,18 @@ impl Store {
                 [],
                 |r| r.get(0),
             )?))
+        })
+    }
+
+    /// The numbers of assets, edges and findings stored.
+    pub fn counts(&self) -> Result<(u64, u64, u64)> {
+        self.read(|conn| {
+            let count = |table: &str| -> Result<u64> {
+                let n: i64 =
+                    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+                Ok(from_sql_int(n))
+            };
+            Ok((count("assets")?, count("edges")?, count("findings")?))
         })
     }
 

@@ -174,6 +174,7 @@ pub fn apply(
             txn.execute(
                 "UPDATE findings SET
                 updated_by = ?2,
+                updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'),
                 status = coalesce(?3, status),
                 owner = CASE WHEN ?4 THEN ?5 ELSE owner END,
                 due = CASE WHEN ?6 THEN ?7 ELSE due END,
@@ -210,7 +211,8 @@ pub fn expire_acceptances(store: &Store) -> Result<usize> {
     let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     store.write(|txn| {
         Ok(txn.execute(
-            "UPDATE findings SET status = 'open', updated_by = 'expiry', reason = NULL, expires = NULL
+            "UPDATE findings SET status = 'open', updated_by = 'expiry', reason = NULL, expires = NULL,
+                updated_at = ?1
              WHERE status = 'accepted_risk' AND expires <= ?1",
             [now],
         )?)

@@ -1,0 +1,110 @@
+//! Keeps the stored exposure current: after summaries land, each site they
+//! touched is scored again from the stored inventory (`exposure::score_site`,
+//! a pure function of it: the same data always gives the same scores), and the
+//! asset scores, the findings' priorities and the site's factors are written
+//! back in one transaction.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Result;
+use rusqlite::params;
+
+use crate::exposure;
+use crate::store::Store;
+
+/// Scores `site` again and stores the result.
+pub fn rescore_site(store: &Store, site: &str) -> Result<()> {
+    let inventory = store.inventory(Some(site))?;
+    let scored = exposure::score_site(
+        site,
+        &inventory.assets,
+        &inventory.edges,
+        &inventory.findings,
+    );
+    let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let value = serde_json::to_string(&scored)?;
+    store.write(|txn| {
+        let mut asset =
+            txn.prepare_cached("UPDATE assets SET score = ?3 WHERE site = ?1 AND ip = ?2")?;
+        for a in &scored.assets {
+            asset.execute(params![site, a.ip, a.score])?;
+        }
+        let mut finding = txn.prepare_cached(
+            "UPDATE findings SET priority = ?4 WHERE site = ?1 AND rule = ?2 AND subject = ?3
+             AND priority IS NOT ?4",
+        )?;
+        for f in &scored.findings {
+            finding.execute(params![site, f.rule, f.subject, f.priority])?;
+        }
+        txn.execute(
+            "INSERT INTO site_exposure (site, computed_at, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO UPDATE SET computed_at = excluded.computed_at, value = excluded.value",
+            params![site, now, value],
+        )?;
+        Ok(())
+    })
+}
+
+/// Scores every site again.
+pub fn rescore_all(store: &Store) -> Result<usize> {
+    let sites: Vec<String> = store.read(|conn| {
+        let mut stmt = conn.prepare("SELECT DISTINCT site FROM assets ORDER BY site")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    })?;
+    for site in &sites {
+        rescore_site(store, site)?;
+    }
+    Ok(sites.len())
+}
+
+/// The sites that summaries stored after row `after` touched, and the last row.
+fn touched_since(store: &Store, after: i64) -> Result<(BTreeSet<String>, i64)> {
+    store.read(|conn| {
+        let mut stmt = conn
+            .prepare_cached("SELECT rowid, site FROM summaries WHERE rowid > ?1 ORDER BY rowid")?;
+        let mut rows = stmt.query([after])?;
+        let mut sites = BTreeSet::new();
+        let mut last = after;
+        while let Some(r) = rows.next()? {
+            last = r.get(0)?;
+            sites.insert(r.get(1)?);
+        }
+        Ok((sites, last))
+    })
+}
+
+/// Rescores, every `period`, the sites new summaries touched (and every site
+/// once at start), and reopens accepted risks past their expiry; until
+/// `stop` is set.
+pub fn run(store: &Store, period: Duration, stop: &std::sync::atomic::AtomicBool) {
+    let mut last = match rescore_all(store).and_then(|_| touched_since(store, 0)) {
+        Ok((_, last)) => last,
+        Err(e) => {
+            tracing::error!("rescoring: {e:#}");
+            0
+        }
+    };
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(period);
+        match crate::triage::expire_acceptances(store) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("{n} accepted risks expired: open again"),
+            Err(e) => tracing::error!("expiring acceptances: {e:#}"),
+        }
+        let (sites, now_last) = match touched_since(store, last) {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::error!("rescoring: {e:#}");
+                continue;
+            }
+        };
+        for site in &sites {
+            if let Err(e) = rescore_site(store, site) {
+                tracing::error!(site, "rescoring: {e:#}");
+            }
+        }
+        last = now_last;
+    }
+}
