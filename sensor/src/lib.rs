@@ -1,5 +1,7 @@
-//! Faro's passive OT network sensor: capture, decoding, flows and TCP
-//! reassembly, protocol dissection, and the asset inventory it builds.
+//! Faro's passive OT network sensor: capture (files and live interfaces),
+//! decoding, flows and TCP reassembly, protocol dissection, the asset
+//! inventory it builds, and the running sensor's summaries, spool, uplink,
+//! privileges, signals and status.
 
 pub mod capture;
 pub mod decode;
@@ -10,6 +12,7 @@ pub mod flow;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod inventory;
+pub mod live;
 pub mod pipeline;
 pub mod reassembly;
 pub mod report;
