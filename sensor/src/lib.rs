@@ -12,13 +12,17 @@ pub mod flow;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod inventory;
+pub mod lifecycle;
 pub mod live;
 pub mod pipeline;
+pub mod privileges;
 pub mod reassembly;
 pub mod report;
 pub mod run;
+pub mod signals;
 pub mod spool;
 pub mod stats;
+pub mod status;
 pub mod summary;
 pub mod uplink;
 
