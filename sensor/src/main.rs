@@ -79,8 +79,8 @@ struct RunArgs {
     #[arg(long, value_name = "DIR", default_value = "/var/lib/faro")]
     state: PathBuf,
     /// Started as root, become this user once the captures are open (the
-    /// sensor never captures as root).
-    #[arg(long, value_name = "NAME")]
+    /// sensor never captures as root; default: faro).
+    #[arg(long, value_name = "NAME", conflicts_with = "pcap")]
     user: Option<String>,
     /// Replay at the recorded pace instead of as fast as possible.
     #[arg(long, conflicts_with = "speed")]

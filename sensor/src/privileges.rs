@@ -120,6 +120,12 @@ impl Plan {
     /// [`Plan::account`] with no capability in any set and cannot gain one
     /// again. Must run before any other thread is spawned.
     pub fn apply(&self) -> Result<(), RunError> {
+        let threads = std::fs::read_dir("/proc/self/task").map_or(1, Iterator::count);
+        if threads > 1 {
+            return Err(privileges(format!(
+                "{threads} threads already run: capabilities are per thread, so they must be given up before any other thread starts"
+            )));
+        }
         match self {
             Plan::Switch(account) => switch_user(account)?,
             Plan::Stay(_) => {

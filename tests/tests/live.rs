@@ -27,9 +27,9 @@ const MONITORED: &str = "mon0";
 /// Its peer, where tcpreplay sends.
 const TAP: &str = "tap0";
 
-/// A network namespace with the veth pair `mon0`–`tap0`, up, no addresses,
-/// IPv6 off (so the kernel itself sends nothing on them), and the processes
-/// started in it. Dropping it kills them and deletes the namespace, which
+/// A network namespace with the veth pairs `mon0`–`tap0` (`mon1`–`tap1`, …),
+/// up, no addresses, IPv6 off (so the kernel itself sends nothing on them),
+/// and the processes started in it. Dropping it kills them and deletes the namespace, which
 /// takes the veth pair with it, even when the test fails.
 struct Lab {
     netns: String,
@@ -52,7 +52,11 @@ impl Lab {
     /// A new lab, or `None` (having said why) where the machine cannot host
     /// one; in CI that is a failure.
     fn new(tag: &str) -> Option<Lab> {
-        match Lab::try_new(tag) {
+        Lab::with_pairs(tag, 1)
+    }
+
+    fn with_pairs(tag: &str, pairs: usize) -> Option<Lab> {
+        match Lab::try_new(tag, pairs) {
             Ok(lab) => Some(lab),
             Err(reason) if std::env::var_os("CI").is_some() => {
                 panic!("live tests must run in CI: {reason}")
@@ -64,7 +68,7 @@ impl Lab {
         }
     }
 
-    fn try_new(tag: &str) -> Result<Lab, String> {
+    fn try_new(tag: &str, pairs: usize) -> Result<Lab, String> {
         let uid = run_ok(Command::new("id").arg("-u"))?;
         if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
             return Err("not root: network namespaces and live capture need root".into());
@@ -87,12 +91,16 @@ impl Lab {
         ] {
             run_ok(lab.command("sysctl").args(["-qw", setting]))?;
         }
-        run_ok(Command::new("ip").args([
-            "-n", ns, "link", "add", MONITORED, "type", "veth", "peer", "name", TAP,
-        ]))
-        .map_err(|e| format!("no veth support: {e}"))?;
-        for link in ["lo", MONITORED, TAP] {
-            run_ok(Command::new("ip").args(["-n", ns, "link", "set", link, "up"]))?;
+        run_ok(Command::new("ip").args(["-n", ns, "link", "set", "lo", "up"]))?;
+        for i in 0..pairs {
+            let (monitored, tap) = (format!("mon{i}"), format!("tap{i}"));
+            run_ok(Command::new("ip").args([
+                "-n", ns, "link", "add", &monitored, "type", "veth", "peer", "name", &tap,
+            ]))
+            .map_err(|e| format!("no veth support: {e}"))?;
+            for link in [&monitored, &tap] {
+                run_ok(Command::new("ip").args(["-n", ns, "link", "set", link, "up"]))?;
+            }
         }
         Ok(lab)
     }
@@ -132,21 +140,15 @@ impl Lab {
 
     /// Replays `capture` into `tap0` at top speed; the packets sent.
     fn replay(&self, capture: &Path) -> u64 {
-        let out = run_ok(
-            self.command("timeout")
-                .args(["60", "tcpreplay", "--topspeed", "-i", TAP])
-                .arg(capture),
-        )
-        .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        let count = |label: &str| -> u64 {
-            text.lines()
-                .find_map(|l| l.trim().strip_prefix(label))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or_else(|| panic!("no `{label}` in tcpreplay's output:\n{text}"))
-        };
-        assert_eq!(count("Failed packets:"), 0, "{text}");
-        count("Successful packets:")
+        tcpreplay_sent(self.replay_command(TAP, capture).output().unwrap())
+    }
+
+    /// tcpreplay sending `capture` into `tap` at top speed, bounded in time.
+    fn replay_command(&self, tap: &str, capture: &Path) -> Command {
+        let mut cmd = self.command("timeout");
+        cmd.args(["60", "tcpreplay", "--topspeed", "-i", tap])
+            .arg(capture);
+        cmd
     }
 
     /// Starts the collector of `plant` in the namespace.
@@ -180,6 +182,24 @@ impl Lab {
     }
 }
 
+/// The packets tcpreplay sent, checking that it failed none.
+fn tcpreplay_sent(out: Output) -> u64 {
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "tcpreplay: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let count = |label: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no `{label}` in tcpreplay's output:\n{text}"))
+    };
+    assert_eq!(count("Failed packets:"), 0, "{text}");
+    count("Successful packets:")
+}
+
 impl Drop for Lab {
     fn drop(&mut self) {
         for child in &mut self.children {
@@ -194,14 +214,14 @@ impl Drop for Lab {
     }
 }
 
-/// A plant whose sensor captures `mon0`, its files given to `nobody`, the
-/// user the sensor switches to.
-fn live_plant(name: &str, interval: u64) -> Plant {
-    let plant = Plant::new(
-        name,
-        interval,
-        &format!("\n[[interfaces]]\nname = \"{MONITORED}\"\n"),
-    );
+/// A plant whose sensor captures `interfaces`, its files given to
+/// `nobody`, the user the sensor switches to.
+fn live_plant(name: &str, interval: u64, interfaces: &[&str]) -> Plant {
+    let config: String = interfaces
+        .iter()
+        .map(|i| format!("\n[[interfaces]]\nname = \"{i}\"\n"))
+        .collect();
+    let plant = Plant::new(name, interval, &config);
     // The scratch directory's parents must let nobody through (/tmp does).
     let out = Command::new("chown")
         .args(["-R", "nobody:"])
@@ -259,8 +279,8 @@ fn stop_sensor(lab: &mut Lab, id: usize, plant: &Plant) {
 }
 
 /// The shipped sample and the captures faro-capgen makes of the other protocols.
-fn captures() -> Vec<PathBuf> {
-    let dir = scratch_dir("live-captures");
+fn captures(tag: &str) -> Vec<PathBuf> {
+    let dir = scratch_dir(&format!("live-captures-{tag}"));
     let mut out = vec![workspace_root().join("samples/plant-modbus.pcap")];
     for kind in ["s7", "dnp3", "opcua"] {
         let path = dir.join(format!("{kind}.pcap"));
@@ -275,12 +295,12 @@ fn live_capture_at_top_speed_reaches_the_collector_as_analyze_sees_it() {
     let Some(mut lab) = Lab::new("inventory") else {
         return;
     };
-    for capture in captures() {
+    for capture in captures("inventory") {
         let name = capture.file_stem().unwrap().to_string_lossy().into_owned();
         let expected = analyze_json(&[&capture], &[])["inputs"][0]["packets"]
             .as_u64()
             .unwrap();
-        let plant = live_plant(&format!("live-{name}"), 2);
+        let plant = live_plant(&format!("live-{name}"), 2, &[MONITORED]);
         let collector = lab.serve(&plant);
         let sensor = lab.run_sensor(&plant);
         wait_status(&plant, "running", running);
@@ -311,11 +331,53 @@ fn live_capture_at_top_speed_reaches_the_collector_as_analyze_sees_it() {
 }
 
 #[test]
+fn two_interfaces_feed_one_inventory() {
+    let Some(mut lab) = Lab::with_pairs("two", 2) else {
+        return;
+    };
+    let captures = captures("two");
+    let (modbus, s7) = (&captures[0], &captures[1]);
+    let plant = live_plant("live-two", 3600, &["mon0", "mon1"]);
+    let collector = lab.serve(&plant);
+    let sensor = lab.run_sensor(&plant);
+    wait_status(&plant, "running", running);
+    // Both at once, one into each monitored interface.
+    let first = lab
+        .replay_command("tap0", modbus)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let second = lab
+        .replay_command("tap1", s7)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let sent = [
+        tcpreplay_sent(first.wait_with_output().unwrap()),
+        tcpreplay_sent(second.wait_with_output().unwrap()),
+    ];
+    let total = sent[0] + sent[1];
+    wait_status(&plant, &format!("{total} packets"), |s| packets(s) >= total);
+    stop_sensor(&mut lab, sensor, &plant);
+    let status = read_status(&plant).unwrap();
+    assert_eq!(packets(&status), total, "{status}");
+    for (i, sent) in sent.iter().enumerate() {
+        let interface = &status["interfaces"][i];
+        assert_eq!(interface["interface"], format!("mon{i}"), "{status}");
+        assert_eq!(interface["received"], *sent, "{status}");
+        assert_eq!(interface["dropped"], 0, "{status}");
+        assert_eq!(interface["if_dropped"], 0, "{status}");
+    }
+    stop(lab.take(collector));
+    plant.assert_inventory_matches(&[modbus, s7]);
+}
+
+#[test]
 fn the_sensor_never_transmits_keeps_no_privilege_and_reloads_on_sighup() {
     let Some(mut lab) = Lab::new("tx") else {
         return;
     };
-    let plant = live_plant("live-tx", 3600);
+    let plant = live_plant("live-tx", 3600, &[MONITORED]);
     let collector = lab.serve(&plant);
     let before = lab.tx_counters();
     let running_sensor = lab.run_sensor(&plant);
