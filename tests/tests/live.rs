@@ -373,6 +373,52 @@ fn two_interfaces_feed_one_inventory() {
 }
 
 #[test]
+fn kernel_drops_are_counted_not_hidden() {
+    let Some(mut lab) = Lab::new("drops") else {
+        return;
+    };
+    // A 1 MiB ring and a sensor stopped (SIGSTOP) while 50,000 frames arrive.
+    let plant = live_plant("live-drops", 3600, &[]);
+    let config = plant.dir.join("faro.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{text}\n[[interfaces]]\nname = \"{MONITORED}\"\nbuffer_mib = 1\n"),
+    )
+    .unwrap();
+    let capture = plant.dir.join("polling.pcap");
+    capgen(&[
+        "polling",
+        "--packets",
+        "50000",
+        "-o",
+        capture.to_str().unwrap(),
+    ]);
+    let collector = lab.serve(&plant);
+    let running_sensor = lab.run_sensor(&plant);
+    wait_status(&plant, "running", running);
+    signal(&lab.children[running_sensor], "STOP");
+    let sent = lab.replay(&capture);
+    signal(&lab.children[running_sensor], "CONT");
+    wait_status(&plant, "the drops", |s| {
+        s["interfaces"][0]["dropped"].as_u64().unwrap() > 0
+            && packets(s) + s["interfaces"][0]["dropped"].as_u64().unwrap() >= sent
+    });
+    stop_sensor(&mut lab, running_sensor, &plant);
+    stop(lab.take(collector));
+    let status = read_status(&plant).unwrap();
+    let interface = &status["interfaces"][0];
+    let dropped = interface["dropped"].as_u64().unwrap();
+    assert_eq!(interface["received"], sent, "{status}");
+    assert_eq!(packets(&status) + dropped, sent, "{status}");
+    let log = std::fs::read_to_string(plant.dir.join("sensor.log")).unwrap();
+    assert!(
+        log.contains("frames lost before the sensor saw them"),
+        "{log}"
+    );
+}
+
+#[test]
 fn the_sensor_never_transmits_keeps_no_privilege_and_reloads_on_sighup() {
     let Some(mut lab) = Lab::new("tx") else {
         return;
