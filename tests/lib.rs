@@ -7,6 +7,8 @@
     clippy::indexing_slicing
 )]
 
+pub mod plant;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,4 +1,5 @@
-//! Capture input through libpcap: pcap and pcapng files.
+//! Capture input through libpcap: pcap and pcapng files (live interfaces
+//! are in [`crate::live`]).
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +15,24 @@ pub struct Frame<'a> {
     pub wire_len: u32,
     /// The captured bytes.
     pub data: &'a [u8],
+}
+
+impl<'a> Frame<'a> {
+    /// The frame of a packet libpcap returned from a handle opened with
+    /// nanosecond precision.
+    pub(crate) fn of(packet: &pcap::Packet<'a>) -> Frame<'a> {
+        let ts = packet.header.ts;
+        // Nano precision was requested, so tv_usec carries nanoseconds.
+        let ts_nanos = u64::try_from(ts.tv_sec)
+            .unwrap_or(0)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(u64::try_from(ts.tv_usec).unwrap_or(0));
+        Frame {
+            ts_nanos,
+            wire_len: packet.header.len,
+            data: packet.data,
+        }
+    }
 }
 
 /// An open capture file.
@@ -64,17 +83,7 @@ impl CaptureFile {
         match self.capture.next_packet() {
             Ok(packet) => {
                 self.packets += 1;
-                let ts = packet.header.ts;
-                // Nano precision was requested, so tv_usec carries nanoseconds.
-                let ts_nanos = u64::try_from(ts.tv_sec)
-                    .unwrap_or(0)
-                    .saturating_mul(1_000_000_000)
-                    .saturating_add(u64::try_from(ts.tv_usec).unwrap_or(0));
-                Ok(Some(Frame {
-                    ts_nanos,
-                    wire_len: packet.header.len,
-                    data: packet.data,
-                }))
+                Ok(Some(Frame::of(&packet)))
             }
             Err(pcap::Error::NoMorePackets) => Ok(None),
             Err(e) => Err(SensorError::Read {
@@ -95,7 +104,7 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-fn pcap_reason(e: &pcap::Error, path: &Path) -> String {
+pub(crate) fn pcap_reason(e: &pcap::Error, path: &Path) -> String {
     let text = match e {
         pcap::Error::PcapError(msg) => msg.clone(),
         other => other.to_string(),

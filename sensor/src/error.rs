@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-/// What stopped the sensor from reading an input.
+/// What stopped the sensor from reading an input: a capture file or a live
+/// interface.
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum SensorError {
@@ -31,6 +32,31 @@ pub enum SensorError {
         path: PathBuf,
         /// Packets read before the error; they were analysed.
         packets: u64,
+        /// Why, in one line.
+        reason: String,
+    },
+    /// A live interface could not be opened for capture (missing, no
+    /// privileges, a BPF filter libpcap refused, an unsupported link type).
+    #[error("interface {interface}: {reason}")]
+    Interface {
+        /// The interface name.
+        interface: String,
+        /// Why, in one line.
+        reason: String,
+    },
+    /// Reading a live interface failed (it went away, or libpcap failed).
+    #[error("interface {interface}: read error: {reason}")]
+    InterfaceRead {
+        /// The interface name.
+        interface: String,
+        /// Why, in one line.
+        reason: String,
+    },
+    /// The running sensor's status file could not be read.
+    #[error("{}: {reason}", path.display())]
+    Status {
+        /// The status file.
+        path: PathBuf,
         /// Why, in one line.
         reason: String,
     },

@@ -20,6 +20,9 @@ const EXIT_INPUT_ERROR: u8 = 2;
 /// Exit status when the configuration file has problems.
 const EXIT_CONFIG_ERROR: u8 = 2;
 
+/// Exit status of `status` when no sensor runs (as for LSB init scripts).
+const EXIT_NOT_RUNNING: u8 = 3;
+
 #[derive(Parser)]
 #[command(
     name = "faro-sensor",
@@ -42,9 +45,24 @@ enum Command {
     /// Create the sensor's signing key pair (DIR/sensor.key, DIR/sensor.pub)
     /// and print the public key and its fingerprint for enrollment.
     Keygen(KeygenArgs),
-    /// Run the sensor on a capture: signed summaries every interval, spooled
-    /// on disk and delivered to the collector.
+    /// Run the sensor: capture live on the configured interfaces (or replay a
+    /// capture with --pcap), signed summaries every interval, spooled on disk
+    /// and delivered to the collector. SIGTERM or SIGINT spools a last
+    /// summary and stops; SIGHUP reloads the configuration.
     Run(RunArgs),
+    /// Show the running sensor's counters (packets, drops, shed, spool,
+    /// deliveries, uptime, pid), or say that none runs.
+    Status(StatusArgs),
+}
+
+#[derive(clap::Args)]
+struct StatusArgs {
+    /// The running sensor's state directory.
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/faro")]
+    state: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
 }
 
 #[derive(clap::Args)]
@@ -52,12 +70,18 @@ struct RunArgs {
     /// The appliance configuration (needs its [uplink] section).
     #[arg(long, value_name = "FILE")]
     config: PathBuf,
-    /// Replay this capture (pcap or pcapng).
+    /// Replay this capture (pcap or pcapng) instead of capturing live on the
+    /// configuration's [[interfaces]].
     #[arg(long, value_name = "FILE")]
-    pcap: PathBuf,
-    /// Where the spool of summaries lives (kept across restarts).
+    pcap: Option<PathBuf>,
+    /// Where the spool of summaries and the status live (kept across
+    /// restarts; owned by the sensor's user, writable by no one else).
     #[arg(long, value_name = "DIR", default_value = "/var/lib/faro")]
     state: PathBuf,
+    /// Started as root, become this user once the captures are open (the
+    /// sensor never captures as root; default: faro).
+    #[arg(long, value_name = "NAME", conflicts_with = "pcap")]
+    user: Option<String>,
     /// Replay at the recorded pace instead of as fast as possible.
     #[arg(long, conflicts_with = "speed")]
     recorded_speed: bool,
@@ -137,6 +161,7 @@ fn main() -> ExitCode {
         Command::CheckConfig(args) => check_config(&args.file),
         Command::Rules(args) => list_rules(args.format),
         Command::Run(args) => run(&args),
+        Command::Status(args) => status(&args),
         Command::Keygen(args) => match keygen(&args.out, args.force) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -434,9 +459,60 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
     }
 }
 
-/// `run`: replays a capture as the running sensor does; exit status 0 when
-/// every summary was delivered, 3 when some are left in the spool.
+/// Logs to stderr (journald takes them from there under systemd) with
+/// `tracing`; `FARO_LOG` filters (`info` by default, e.g. `debug`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FARO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .with_env_filter(filter)
+        .init();
+}
+
+/// `status`: prints the running sensor's status; exit status 0 when a
+/// sensor runs, 3 when none does, 1 when the status cannot be read.
+fn status(args: &StatusArgs) -> ExitCode {
+    use faro_sensor::status::{self, Found};
+    let found = match status::read(&args.state) {
+        Ok(found) => found,
+        Err(e) => {
+            eprintln!("faro-sensor: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let rendered = match args.format {
+        Format::Table => status::render(&found, &args.state),
+        Format::Json => {
+            let (state, status) = match &found {
+                Found::Nothing => ("none", None),
+                Found::Running(s) => ("running", Some(s)),
+                Found::Stale(s) => ("stale", Some(s)),
+                Found::Stopped(s) => ("stopped", Some(s)),
+                Found::Died(s) => ("died", Some(s)),
+            };
+            serde_json::json!({ "running": found.running(), "found": state, "status": status })
+                .to_string()
+                + "\n"
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(rendered.as_bytes());
+    if found.running() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_NOT_RUNNING)
+    }
+}
+
+/// `run`: the sensor, live or replaying a capture. Exit status 0 when it
+/// stopped on a signal (what is left in the spool is sent after the next
+/// start) or, replaying, when every summary was delivered; 3 when a replay
+/// left summaries in the spool.
 fn run(args: &RunArgs) -> ExitCode {
+    init_logging();
     let config = match faro_firmware_config::load(&args.config, &rules::ids()) {
         Ok(config) => config,
         Err(errors) => {
@@ -446,6 +522,7 @@ fn run(args: &RunArgs) -> ExitCode {
     };
     let options = faro_sensor::run::RunOptions {
         pcap: args.pcap.clone(),
+        user: args.user.clone(),
         state_dir: args.state.clone(),
         speed: if args.recorded_speed {
             Some(1.0)
@@ -461,7 +538,7 @@ fn run(args: &RunArgs) -> ExitCode {
                 "faro-sensor: {} summaries spooled, {} delivered, {} refused, {} merged, {} shed, {} left in the spool",
                 done.spooled, done.delivered, done.rejected, done.merged, done.shed, done.left
             );
-            if done.left == 0 {
+            if done.left == 0 || done.stopped_by.is_some() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(3)

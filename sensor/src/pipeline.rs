@@ -11,7 +11,7 @@ use crate::flow::{Endpoint, Flow, FlowKey, FlowTable, Side, Stream, TransportPro
 use crate::inventory::Inventory;
 use crate::reassembly::{Budget, Chunk, HoldLimits, ReassemblyContext};
 use crate::report::{InputReport, Report};
-use crate::stats::Stats;
+use crate::stats::{InterfaceCounters, Stats};
 
 /// Everything the stream callbacks may touch.
 struct Shared {
@@ -115,6 +115,20 @@ impl Pipeline {
         &self.shared.analysis.stats
     }
 
+    /// Records the live capture's counters, reported with the other counters.
+    pub fn set_capture_counters(&mut self, counters: Vec<InterfaceCounters>) {
+        self.shared.analysis.stats.capture = counters;
+    }
+
+    /// Closes every flow now, delivering what reassembly still holds, as at
+    /// the end of an analysis; the inventory and findings are kept. For the
+    /// last summary of a run.
+    pub fn close_flows(&mut self) {
+        while let Some((key, flow)) = self.flows.pop_oldest() {
+            self.close_flow(&key, flow);
+        }
+    }
+
     /// Processes one captured frame.
     pub fn process(&mut self, link: LinkType, frame: &Frame<'_>) {
         let analysis = &mut self.shared.analysis;
@@ -192,9 +206,7 @@ impl Pipeline {
 
     /// Closes every flow (delivering what reassembly still holds) and returns the results.
     pub fn finish(mut self) -> Outcome {
-        while let Some((key, flow)) = self.flows.pop_oldest() {
-            self.close_flow(&key, flow);
-        }
+        self.close_flows();
         let analysis = self.shared.analysis;
         Outcome {
             inventory: analysis.inventory,

@@ -34,6 +34,24 @@ pub struct Stats {
     pub opcua: OpcUaStats,
     /// What bounded tables and buffers dropped.
     pub shed: Shed,
+    /// Live capture: libpcap's counters per interface (the kernel ring
+    /// buffer's drops are its shedding). Empty, and left out of the output,
+    /// when reading capture files.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capture: Vec<InterfaceCounters>,
+}
+
+/// libpcap's counters of one live interface since the sensor opened it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct InterfaceCounters {
+    /// The interface name.
+    pub interface: String,
+    /// Packets that passed the BPF filter (dropped ones included).
+    pub received: u64,
+    /// Packets the kernel dropped because the capture ring buffer was full.
+    pub dropped: u64,
+    /// Packets the interface or its driver dropped before the kernel saw them.
+    pub if_dropped: u64,
 }
 
 /// Decoding outcomes.
@@ -228,4 +246,27 @@ pub struct Shed {
     pub opcua_values: u64,
     /// Findings not raised because the findings table was full.
     pub findings: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capture_counters_are_reported_only_when_capturing_live() {
+        let mut stats = Stats::default();
+        let json = serde_json::to_value(&stats).unwrap();
+        assert!(json.get("capture").is_none(), "{json}");
+        stats.capture.push(InterfaceCounters {
+            interface: "eth1".into(),
+            received: 10,
+            dropped: 2,
+            if_dropped: 1,
+        });
+        let json = serde_json::to_value(&stats).unwrap();
+        assert_eq!(
+            json["capture"],
+            serde_json::json!([{"interface": "eth1", "received": 10, "dropped": 2, "if_dropped": 1}])
+        );
+    }
 }
