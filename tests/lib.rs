@@ -30,8 +30,10 @@ pub fn shared_pcaps() -> PathBuf {
         .join("pcaps")
 }
 
-/// A binary of this workspace, built by the same `cargo test` run (or named by
-/// `FARO_<NAME>_BIN`, e.g. for a cross-built binary run under qemu).
+/// A binary of this workspace, built by the same `cargo test` run, or named by
+/// `FARO_<NAME>_BIN`: e.g. `FARO_SENSOR_BIN=target/cross/aarch64-unknown-linux-gnu/qemu/faro-sensor`,
+/// the wrapper scripts/cross-build makes to run a cross-built binary under
+/// qemu-user, so that every test spawning it runs the ARM binary.
 pub fn binary(name: &str) -> PathBuf {
     let var = format!(
         "FARO_{}_BIN",
@@ -54,14 +56,10 @@ pub fn binary(name: &str) -> PathBuf {
 
 /// Runs `faro-sensor` with `args`.
 pub fn sensor(args: &[&str]) -> Output {
-    let mut cmd = Command::new(binary("faro-sensor"));
-    if let Ok(wrapper) = std::env::var("FARO_RUNNER") {
-        // e.g. FARO_RUNNER=qemu-aarch64 for cross-built binaries
-        let mut wrapped = Command::new(wrapper);
-        wrapped.arg(binary("faro-sensor"));
-        cmd = wrapped;
-    }
-    cmd.args(args).output().unwrap()
+    Command::new(binary("faro-sensor"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// `faro-sensor analyze --format json FILE...`, parsed; panics with stderr on failure.
