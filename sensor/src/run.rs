@@ -472,9 +472,6 @@ fn capture_counters(
     Ok(now)
 }
 
-/// Offers the oldest spooled summary until the spool is empty after the
-/// capture ended, or `drain` has passed since.
-
 /// What becomes of an offered summary once the collector answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Settle {
