@@ -118,6 +118,18 @@ fn receive(
     rx
 }
 
+/// A receiver on a free loopback port.
+fn listen(
+    tls: Option<Arc<ServerConfig>>,
+    close_after: Option<usize>,
+) -> (SocketAddr, mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    (
+        listener.local_addr().unwrap(),
+        receive(listener, tls, close_after),
+    )
+}
+
 /// `n` messages, failing after 30 s.
 fn take(rx: &mpsc::Receiver<String>, n: usize) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -318,9 +330,7 @@ fn tcp(addr: SocketAddr) -> Receiver {
 fn every_finding_arrives_as_rfc5424_cef_with_its_text_escaped() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(dir.path());
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let rx = receive(listener, None, None);
+    let (addr, rx) = listen(None, None);
     let forwarder = start_forwarder(&store, tcp(addr));
     let messages = take(&rx, FINDINGS);
     let by_id = check(&messages);
@@ -355,10 +365,8 @@ fn a_tls_receiver_is_verified_against_the_ca() {
     let server =
         tls::server_config(&c("collector.pem"), &c("collector.key"), &c("ca.pem")).unwrap();
     let store = store(d);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let rx = receive(listener, Some(server), None);
-    let url = format!("tls://localhost:{port}");
+    let (addr, rx) = listen(Some(server), None);
+    let url = format!("tls://localhost:{}", addr.port());
 
     // A receiver whose certificate does not chain to --cef-ca gets nothing.
     let wrong_ca = d.join("other").join("ca.pem");
@@ -412,9 +420,7 @@ fn a_receiver_down_at_start_gets_everything_once_up() {
 fn a_restarted_forwarder_resumes_and_sends_triage_changes_again() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(dir.path());
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let rx = receive(listener, None, None);
+    let (addr, rx) = listen(None, None);
     let first = start_forwarder(&store, tcp(addr));
     let ids: BTreeSet<i64> = check(&take(&rx, FINDINGS)).into_keys().collect();
     assert_eq!(first.stop(), FINDINGS as u64);
@@ -444,12 +450,10 @@ fn a_restarted_forwarder_resumes_and_sends_triage_changes_again() {
 fn a_receiver_dropping_the_connection_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(dir.path());
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
     // The receiver hangs up once it has every finding, as one closing idle
     // connections would. (A receiver hanging up in the middle of a stream can
     // lose what the kernel had already taken: syslog has no acknowledgement.)
-    let rx = receive(listener, None, Some(FINDINGS));
+    let (addr, rx) = listen(None, Some(FINDINGS));
     let forwarder = start_forwarder(&store, tcp(addr));
     let by_id = check(&take(&rx, FINDINGS));
     assert_eq!(by_id.len(), FINDINGS);
