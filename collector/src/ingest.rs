@@ -280,8 +280,10 @@ impl<'a, K: std::hash::Hash + Eq, V> Coalesced<'a, K, V> {
 /// their inventory merge, all in ONE write transaction (one fsync for the
 /// batch). A storage error fails the whole batch: nothing of it is stored.
 pub fn commit_batch(store: &Store, items: Vec<Prepared>) -> Result<Vec<Decision>> {
-    let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     store.write(|txn| {
+        // Read under the write lock, so findings' `updated_at` follows commit
+        // order (the CEF forwarder's cursor relies on it: see `forward`).
+        let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
         let mut decisions = Vec::with_capacity(items.len());
         let mut sensors: HashMap<String, SensorState> = HashMap::new();
         let mut accepted: Vec<(String, &Prepared)> = Vec::new();

@@ -1,10 +1,12 @@
 //! Faro collector: enrolled sensors, signed summaries, the merged inventory.
 
 pub mod api;
+pub mod cef;
 pub mod certs;
 pub mod client;
 pub mod export;
 pub mod exposure;
+pub mod forward;
 pub mod ingest;
 pub mod report;
 pub mod rescore;

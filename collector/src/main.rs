@@ -68,6 +68,8 @@ enum Command {
         /// CA certificate(s) (PEM) that sensor client certificates must chain to.
         #[arg(long)]
         client_ca: PathBuf,
+        #[command(flatten)]
+        cef: CefArgs,
     },
     /// Lists the inventory merged from accepted summaries.
     Assets {
@@ -95,6 +97,46 @@ enum Command {
         #[arg(long)]
         sensor_id: String,
     },
+}
+
+/// Forwarding findings to a SIEM as CEF over syslog (docs/cef.md).
+#[derive(clap::Args)]
+struct CefArgs {
+    /// The syslog receiver: tcp://host:port or tls://host:port (RFC 6587/5425 octet counting).
+    #[arg(long, value_name = "URL")]
+    cef_syslog: Option<String>,
+    /// CA certificate(s) (PEM) the tls:// receiver's certificate must chain to.
+    #[arg(long, value_name = "FILE", requires = "cef_syslog")]
+    cef_ca: Option<PathBuf>,
+    /// A client certificate (PEM) to present to the tls:// receiver.
+    #[arg(long, value_name = "FILE", requires = "cef_client_key")]
+    cef_client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "cef_client_cert")]
+    cef_client_key: Option<PathBuf>,
+    /// The syslog facility (0-23; 20 is local4).
+    #[arg(long, default_value_t = faro_collector::cef::DEFAULT_FACILITY,
+          value_parser = clap::value_parser!(u8).range(0..=23))]
+    cef_facility: u8,
+}
+
+impl CefArgs {
+    fn settings(&self) -> Result<Option<faro_collector::forward::Settings>> {
+        let Some(url) = &self.cef_syslog else {
+            return Ok(None);
+        };
+        let identity = self
+            .cef_client_cert
+            .as_deref()
+            .zip(self.cef_client_key.as_deref());
+        let receiver =
+            faro_collector::forward::Receiver::parse(url, self.cef_ca.as_deref(), identity)
+                .context("--cef-syslog")?;
+        Ok(Some(faro_collector::forward::Settings::new(
+            receiver,
+            self.cef_facility,
+        )))
+    }
 }
 
 #[derive(Subcommand)]
@@ -168,14 +210,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
             cert,
             key,
             client_ca,
+            cef,
         } => {
             init_logging();
             let tls = faro_collector::tls::server_config(&cert, &key, &client_ca)?;
+            let cef = cef.settings()?;
             let store = Arc::new(Store::open_dir(&data)?);
+            let forwarder = cef
+                .map(|settings| {
+                    tracing::info!(
+                        receiver = settings.receiver.url(),
+                        "forwarding findings as CEF"
+                    );
+                    faro_collector::forward::Forwarder::spawn(store.clone(), settings)
+                })
+                .transpose()?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(async move {
+            let served = runtime.block_on(async move {
                 let tcp = tokio::net::TcpListener::bind(listen)
                     .await
                     .with_context(|| format!("listening on {listen}"))?;
@@ -186,7 +239,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     faro_collector::server::shutdown_signal(),
                 )
                 .await
-            })?;
+            });
+            if let Some(forwarder) = forwarder {
+                let n = forwarder.stop();
+                tracing::info!("{n} findings forwarded as CEF since start");
+            }
+            served?;
         }
         Command::Assets { data, site, format } => {
             let store = Store::open_dir(&data)?;

@@ -144,6 +144,13 @@ CREATE TABLE IF NOT EXISTS site_exposure (
     computed_at TEXT NOT NULL,
     value       TEXT NOT NULL
 );
+-- How far each exporter has forwarded the findings: the (updated_at, id)
+-- of the last finding its receiver took (`forward`).
+CREATE TABLE IF NOT EXISTS exporter_cursors (
+    name       TEXT PRIMARY KEY,
+    updated_at TEXT NOT NULL,
+    id         INTEGER NOT NULL
+);
 ";
 
 /// One enrolled sensor.

@@ -61,20 +61,26 @@ pub fn server_config(cert: &Path, key_file: &Path, client_ca: &Path) -> Result<A
     Ok(Arc::new(config))
 }
 
-/// A client trusting `ca`, presenting `identity` (certificate, key) when given.
+/// An HTTPS client trusting `ca`, presenting `identity` (certificate, key) when given.
 pub fn client_config(ca: &Path, identity: Option<(&Path, &Path)>) -> Result<Arc<ClientConfig>> {
+    let mut config = plain_client_config(ca, identity)?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// A client trusting `ca`, presenting `identity` when given, offering no
+/// application protocol (syslog over TLS, RFC 5425, has no ALPN id).
+pub fn plain_client_config(ca: &Path, identity: Option<(&Path, &Path)>) -> Result<ClientConfig> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .context("TLS versions")?
         .with_root_certificates(roots(ca)?);
-    let mut config = match identity {
+    Ok(match identity {
         Some((cert, key_file)) => builder
             .with_client_auth_cert(certs(cert)?, key(key_file)?)
             .context("client certificate and key")?,
         None => builder.with_no_client_auth(),
-    };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+    })
 }
 
 /// The common name of a verified client certificate: the sensor id the

@@ -208,8 +208,9 @@ pub fn apply(
 
 /// Reopens accepted risks whose expiry has passed; returns how many.
 pub fn expire_acceptances(store: &Store) -> Result<usize> {
-    let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     store.write(|txn| {
+        // Under the write lock, as every `updated_at` (see `forward`).
+        let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
         Ok(txn.execute(
             "UPDATE findings SET status = 'open', updated_by = 'expiry', reason = NULL, expires = NULL,
                 updated_at = ?1

@@ -318,7 +318,7 @@ pub fn asset(store: &Store, site: &str, ip: &str) -> Result<Option<AssetDetail>,
         }
         let findings = finding_rows(
             conn,
-            &format!("{FINDING_COLUMNS} WHERE site = ?1 AND asset = ?2 ORDER BY priority DESC, id"),
+            &format!("SELECT {FINDING_FIELDS} FROM findings WHERE site = ?1 AND asset = ?2 ORDER BY priority DESC, id"),
             &[Value::Text(site.to_owned()), Value::Text(ip.to_owned())],
         )?;
         Ok(Some(AssetDetail {
@@ -385,32 +385,104 @@ pub struct FindingRow {
     pub finding: FindingDelta,
 }
 
-const FINDING_COLUMNS: &str = "SELECT id, site, asset, protocol, exposure, priority, status, owner,
-    due, reason, expires, sensor_id, value FROM findings";
+/// The columns [`finding_row`] reads, in its order.
+const FINDING_FIELDS: &str = "id, site, asset, protocol, exposure, priority, status, owner,
+    due, reason, expires, sensor_id, value";
+/// How many columns [`FINDING_FIELDS`] names: the index of any column selected after them.
+const FINDING_FIELD_COUNT: usize = 13;
+
+fn finding_row(r: &rusqlite::Row<'_>) -> Result<FindingRow> {
+    let value: String = r.get(12)?;
+    Ok(FindingRow {
+        id: r.get(0)?,
+        site: r.get(1)?,
+        target: r.get(2)?,
+        protocol: r.get(3)?,
+        exposure: r.get(4)?,
+        priority: from_sql_int(r.get(5)?),
+        status: r.get(6)?,
+        owner: r.get(7)?,
+        due: r.get(8)?,
+        reason: r.get(9)?,
+        expires: r.get(10)?,
+        sensor_id: r.get(11)?,
+        finding: serde_json::from_str(&value).context("a stored finding")?,
+    })
+}
 
 fn finding_rows(conn: &Connection, sql: &str, params: &[Value]) -> Result<Vec<FindingRow>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        let value: String = r.get(12)?;
-        out.push(FindingRow {
-            id: r.get(0)?,
-            site: r.get(1)?,
-            target: r.get(2)?,
-            protocol: r.get(3)?,
-            exposure: r.get(4)?,
-            priority: from_sql_int(r.get(5)?),
-            status: r.get(6)?,
-            owner: r.get(7)?,
-            due: r.get(8)?,
-            reason: r.get(9)?,
-            expires: r.get(10)?,
-            sensor_id: r.get(11)?,
-            finding: serde_json::from_str(&value).context("a stored finding")?,
-        });
+        out.push(finding_row(r)?);
     }
     Ok(out)
+}
+
+/// Where a reader of findings in change order stands: the (`updated_at`, `id`)
+/// of the last finding it took.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangeCursor {
+    /// The finding's `updated_at` (RFC 3339; empty: before every finding).
+    pub updated_at: String,
+    /// The finding's id.
+    pub id: i64,
+}
+
+/// A finding as it last changed.
+#[derive(Debug)]
+pub struct ChangedFinding {
+    /// Evidence, priority and triage.
+    pub row: FindingRow,
+    /// When its evidence or triage last changed (collector clock, RFC 3339).
+    pub updated_at: String,
+    /// Who changed its triage last (a token's name, a sensor, `expiry`).
+    pub updated_by: Option<String>,
+}
+
+impl ChangedFinding {
+    /// The cursor just past this finding.
+    pub fn cursor(&self) -> ChangeCursor {
+        ChangeCursor {
+            updated_at: self.updated_at.clone(),
+            id: self.row.id,
+        }
+    }
+}
+
+/// Up to `limit` findings changed after `after` and strictly before `before`
+/// (an RFC 3339 time), in change order (`updated_at`, then id: the
+/// `findings_updated` index).
+pub fn findings_changed(
+    store: &Store,
+    after: &ChangeCursor,
+    before: &str,
+    limit: usize,
+) -> Result<Vec<ChangedFinding>> {
+    let sql = format!(
+        "SELECT {FINDING_FIELDS}, updated_at, updated_by FROM findings
+         WHERE (updated_at, id) > (?1, ?2) AND updated_at < ?3
+         ORDER BY updated_at, id LIMIT ?4"
+    );
+    store.read(|conn| {
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(rusqlite::params![
+            after.updated_at,
+            after.id,
+            before,
+            i64::try_from(limit).unwrap_or(i64::MAX),
+        ])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(ChangedFinding {
+                row: finding_row(r)?,
+                updated_at: r.get(FINDING_FIELD_COUNT)?,
+                updated_by: r.get(FINDING_FIELD_COUNT + 1)?,
+            });
+        }
+        Ok(out)
+    })
 }
 
 /// A page of findings, highest priority first (the worklist).
@@ -441,7 +513,7 @@ pub fn findings(store: &Store, filter: &FindingFilter) -> Result<Page<FindingRow
     }
     let limit = limit(filter.limit);
     let sql = format!(
-        "{FINDING_COLUMNS} {} ORDER BY priority DESC, id LIMIT {}",
+        "SELECT {FINDING_FIELDS} FROM findings {} ORDER BY priority DESC, id LIMIT {}",
         c.clause(),
         limit + 1
     );
@@ -481,7 +553,7 @@ pub fn finding(store: &Store, id: i64) -> Result<Option<FindingDetail>, ViewErro
     Ok(store.read(|conn| {
         let Some(finding) = finding_rows(
             conn,
-            &format!("{FINDING_COLUMNS} WHERE id = ?1"),
+            &format!("SELECT {FINDING_FIELDS} FROM findings WHERE id = ?1"),
             &[Value::Integer(id)],
         )?
         .pop() else {
