@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Collector ingestion rate in process (no TLS), pinned to one core: verify +
-# store + merge of synthetic summaries shaped like a sensor's (20 assets, 40 edges,
-# 20 findings; and small ones), one commit each and in the server writer's batches.
+# Collector ingestion rate in process (no TLS), pinned to one core: verify,
+# store and merge of synthetic summaries of 9 KB (what a sensor sends every
+# 10 s for a 40-session plant) and 34 KB, one commit each and in the server
+# writer's batches, merged as its writer merges them under load.
 #   bench/collector.sh [SUMMARIES] [BATCH]
 set -euo pipefail
 cd "$(dirname "$0")/.."

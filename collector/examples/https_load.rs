@@ -4,7 +4,11 @@
 //! (the CLI may use the store while it serves). `bench/collector-https.sh`
 //! runs the collector on one core and this on the other.
 //!
-//!     https_load ADDR PKI_DIR DATA_DIR SENSORS PER_SENSOR
+//!     https_load ADDR PKI_DIR DATA_DIR SENSORS PER_SENSOR [ASSETS]
+//!
+//! Each summary carries ASSETS assets, twice as many edges and as many
+//! findings (default 5: about 9 KB, the size of what a sensor sends every
+//! 10 s for a 40-session plant; 20 makes 34 KB).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -28,6 +32,7 @@ async fn main() {
     let data = PathBuf::from(&args[3]);
     let sensors: usize = args[4].parse().unwrap();
     let per_sensor: u64 = args[5].parse().unwrap();
+    let assets: usize = args.get(6).map_or(5, |a| a.parse().unwrap());
 
     let store = Store::open_dir(&data).unwrap();
     let mut work = Vec::new();
@@ -39,7 +44,7 @@ async fn main() {
         let kid = fingerprint(&key.verifying_key());
         let bodies: Vec<Vec<u8>> = (1..=per_sensor)
             .map(|seq| {
-                let s = sample::summary(&id, &format!("site-{i}"), seq, 20, 40, 20);
+                let s = sample::summary(&id, &format!("site-{i}"), seq, assets, 2 * assets, assets);
                 sign(&serde_json::to_vec(&s).unwrap(), &key, &kid).into_bytes()
             })
             .collect();

@@ -1,11 +1,19 @@
 //! Ingestion of one signed summary, in the contract's order: kid → pinned key
 //! → signature (before the payload is parsed) → summary → sensor id →
-//! sequence → store and merge in one write transaction.
+//! sequence → stored (and answered) → merged into the inventory.
+//!
+//! Storing and merging are two transactions. A summary is answered once its
+//! exact bytes are durable; its merge follows, and under load several
+//! summaries are merged at once, so that the inventory is written once per
+//! key rather than once per summary (a sensor catching up on its spool, many
+//! sensors reporting the same edges). `merge_state.merged_through` marks the
+//! last summary merged: whatever is stored past it (a collector stopped
+//! between the two) is merged from the stored bytes by [`merge_stored`].
 
 use std::time::SystemTime;
 
 use anyhow::Result;
-use faro_protocols::uplink::{EnvelopeError, SCHEMA, Summary, kid_of, verify};
+use faro_protocols::uplink::{EnvelopeError, SCHEMA, Summary, kid_of, payload_of_verified, verify};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
@@ -276,19 +284,49 @@ impl<'a, K: std::hash::Hash + Eq, V> Coalesced<'a, K, V> {
     }
 }
 
-/// Decides on each prepared summary in order and stores the accepted ones with
-/// their inventory merge, all in ONE write transaction (one fsync for the
-/// batch). A storage error fails the whole batch: nothing of it is stored.
-pub fn commit_batch(store: &Store, items: Vec<Prepared>) -> Result<Vec<Decision>> {
+/// A stored summary, decoded, waiting for its merge.
+#[derive(Debug)]
+pub struct Accepted {
+    /// Its row in `summaries`.
+    rowid: i64,
+    /// The site it is merged into (the enrollment's, else its own).
+    site: String,
+    /// The sensor it is from.
+    sensor_id: String,
+    /// What it says.
+    summary: Summary,
+    /// The size of its envelope, to bound what waits in memory.
+    bytes: usize,
+}
+
+impl Accepted {
+    /// The size of its envelope.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+/// The decisions on a batch, and the summaries it stored (to be merged).
+#[derive(Debug)]
+pub struct StoredBatch {
+    /// One per item, in order.
+    pub decisions: Vec<Decision>,
+    /// The accepted summaries, for [`merge_stored`].
+    pub accepted: Vec<Accepted>,
+}
+
+/// Decides on each prepared summary in order and stores the accepted ones,
+/// all in ONE write transaction (one fsync for the batch), without merging
+/// them. A storage error fails the whole batch: nothing of it is stored.
+pub fn store_batch(store: &Store, items: Vec<Prepared>) -> Result<StoredBatch> {
     store.write(|txn| {
-        // Read under the write lock, so findings' `updated_at` follows commit
-        // order (the CEF forwarder's cursor relies on it: see `forward`).
         let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
         let mut decisions = Vec::with_capacity(items.len());
         let mut sensors: HashMap<String, SensorState> = HashMap::new();
-        let mut accepted: Vec<(String, &Prepared)> = Vec::new();
-        for item in &items {
-            let id = item.sensor.id.as_str();
+        let mut accepted: Vec<Accepted> = Vec::new();
+        for item in items {
+            let sensor_id = item.sensor.id.clone();
+            let id = sensor_id.as_str();
             let seq = item.summary.sequence;
             if !sensors.contains_key(id) {
                 let row = txn
@@ -371,16 +409,22 @@ pub fn commit_batch(store: &Store, items: Vec<Prepared>) -> Result<Vec<Decision>
                          VALUES (?1, ?2, ?3, ?4, ?5)",
                     )?
                     .execute(params![id, sql_int(seq), site, now, pack(&item.jws)])?;
-                    accepted.push((site, item));
                     state.last_sequence = Some(seq);
                     state.counters = Some(item.summary.counters.to_string());
                     state.moved = true;
-                    Decision::new(Outcome::Stored, id, Some(seq), "stored")
+                    let decision = Decision::new(Outcome::Stored, id, Some(seq), "stored");
+                    accepted.push(Accepted {
+                        rowid: txn.last_insert_rowid(),
+                        site,
+                        sensor_id: item.sensor.id,
+                        summary: item.summary,
+                        bytes: item.jws.len(),
+                    });
+                    decision
                 }
             };
             decisions.push(decision);
         }
-        merge(txn, &accepted, &now)?;
         for (id, state) in sensors.iter().filter(|(_, s)| s.moved) {
             txn.prepare_cached(
                 "UPDATE sensors SET last_sequence = ?2, last_seen = ?3, counters = ?4 WHERE id = ?1",
@@ -392,23 +436,111 @@ pub fn commit_batch(store: &Store, items: Vec<Prepared>) -> Result<Vec<Decision>
                 state.counters
             ])?;
         }
-        Ok(decisions)
+        Ok(StoredBatch {
+            decisions,
+            accepted,
+        })
     })
+}
+
+/// Stores a batch and merges it at once: for callers that want the
+/// inventory current when they return (tests, one-shot tools).
+pub fn commit_batch(store: &Store, items: Vec<Prepared>) -> Result<Vec<Decision>> {
+    let stored = store_batch(store, items)?;
+    merge_stored(store, stored.accepted)?;
+    Ok(stored.decisions)
+}
+
+/// Summaries merged per transaction when merging from the stored bytes.
+const MERGE_CHUNK: i64 = 512;
+
+/// Stored summaries a busy writer lets wait for their merge at most (held
+/// decoded in memory): the larger, the more each merge coalesces.
+pub const MERGE_BACKLOG: usize = 1024;
+
+/// The same in envelope bytes.
+pub const MERGE_BACKLOG_BYTES: usize = 64 << 20;
+
+/// Merges every summary stored past `merge_state.merged_through` into the
+/// inventory, in order, and moves the mark: `decoded` are summaries the
+/// caller already holds (from [`store_batch`]); any others (a collector
+/// stopped before merging them, or a merge that failed) are decoded from
+/// their stored bytes. Idempotent: merging a summary twice changes nothing.
+/// Returns how many summaries were merged.
+pub fn merge_stored(store: &Store, decoded: Vec<Accepted>) -> Result<usize> {
+    let mut decoded: HashMap<i64, Accepted> = decoded.into_iter().map(|a| (a.rowid, a)).collect();
+    let mut merged = 0;
+    loop {
+        let done = store.write(|txn| {
+            // Read under the write lock, so findings' `updated_at` follows
+            // commit order (the CEF forwarder's cursor relies on it).
+            let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+            let through: i64 = txn.query_row(
+                "SELECT merged_through FROM merge_state WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )?;
+            let mut stmt = txn.prepare_cached(
+                "SELECT rowid, sensor_id, site FROM summaries WHERE rowid > ?1
+                 ORDER BY rowid LIMIT ?2",
+            )?;
+            let rows = stmt
+                .query_map(params![through, MERGE_CHUNK], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+                })?
+                .collect::<Result<Vec<(i64, String, String)>, _>>()?;
+            let Some(&(last, _, _)) = rows.last() else {
+                return Ok(true);
+            };
+            let mut batch = Vec::with_capacity(rows.len());
+            for (rowid, sensor_id, site) in rows {
+                match decoded.remove(&rowid) {
+                    Some(accepted) => batch.push(accepted),
+                    None => batch.push(Accepted {
+                        rowid,
+                        site,
+                        sensor_id,
+                        summary: stored_summary(txn, rowid)?,
+                        bytes: 0,
+                    }),
+                }
+            }
+            merge(txn, &batch, &now)?;
+            txn.execute(
+                "UPDATE merge_state SET merged_through = ?1 WHERE id = 1",
+                [last],
+            )?;
+            merged += batch.len();
+            Ok(false)
+        })?;
+        if done {
+            return Ok(merged);
+        }
+    }
+}
+
+/// A stored summary's payload (verified when it was stored).
+fn stored_summary(txn: &rusqlite::Transaction<'_>, rowid: i64) -> Result<Summary> {
+    let packed: Vec<u8> = txn
+        .prepare_cached("SELECT jws_lz4 FROM summaries WHERE rowid = ?1")?
+        .query_row([rowid], |r| r.get(0))?;
+    let jws = unpack(&packed)?;
+    let text = std::str::from_utf8(&jws)
+        .map_err(|_| anyhow::anyhow!("stored summary {rowid} is not UTF-8"))?;
+    let payload = payload_of_verified(text.trim_end())?;
+    Ok(serde_json::from_slice(&payload)?)
 }
 
 /// Writes the newest value of every inventory key the accepted summaries
 /// carry, keeping a stored value that supersedes it.
-fn merge(
-    txn: &rusqlite::Transaction<'_>,
-    accepted: &[(String, &Prepared)],
-    now: &str,
-) -> Result<()> {
+fn merge(txn: &rusqlite::Transaction<'_>, accepted: &[Accepted], now: &str) -> Result<()> {
     let mut assets = Coalesced::new();
     let mut edges = Coalesced::new();
     let mut findings = Coalesced::new();
-    for (site, item) in accepted {
-        let (sensor, seq, s) = (
-            item.sensor.id.as_str(),
+    for item in accepted {
+        let (site, sensor, seq, s) = (
+            &item.site,
+            item.sensor_id.as_str(),
             item.summary.sequence,
             &item.summary,
         );

@@ -248,6 +248,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Assets { data, site, format } => {
             let store = Store::open_dir(&data)?;
+            // What is stored but not merged yet (serve merges it within
+            // moments, or at its next start) is merged first.
+            faro_collector::ingest::merge_stored(&store, Vec::new())?;
             let inv = store.inventory(site.as_deref())?;
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&inv)?),

@@ -59,11 +59,14 @@ pub fn rescore_all(store: &Store) -> Result<usize> {
     Ok(sites.len())
 }
 
-/// The sites that summaries stored after row `after` touched, and the last row.
+/// The sites that summaries merged after row `after` touched, and the last
+/// row (summaries stored but not merged yet wait for the next round).
 fn touched_since(store: &Store, after: i64) -> Result<(BTreeSet<String>, i64)> {
     store.read(|conn| {
-        let mut stmt = conn
-            .prepare_cached("SELECT rowid, site FROM summaries WHERE rowid > ?1 ORDER BY rowid")?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT rowid, site FROM summaries WHERE rowid > ?1
+             AND rowid <= (SELECT merged_through FROM merge_state WHERE id = 1) ORDER BY rowid",
+        )?;
         let mut rows = stmt.query([after])?;
         let mut sites = BTreeSet::new();
         let mut last = after;

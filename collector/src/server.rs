@@ -128,8 +128,37 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// Commits waiting summaries in batches and answers them once stored; merges
+/// what it stored when no summary waits, or when the backlog is large, so
+/// that under load one merge covers many summaries.
 fn write_loop(store: &Store, jobs: &std_mpsc::Receiver<(Prepared, Reply)>) {
-    while let Ok(first) = jobs.recv() {
+    let mut unmerged: Vec<ingest::Accepted> = Vec::new();
+    let mut unmerged_bytes = 0usize;
+    let merge = |unmerged: &mut Vec<ingest::Accepted>, bytes: &mut usize| {
+        *bytes = 0;
+        // On failure the summaries stay stored past the merge mark, and the
+        // next merge reads them back from the store.
+        if let Err(e) = ingest::merge_stored(store, std::mem::take(unmerged)) {
+            tracing::error!("merging into the inventory: {e:#}");
+        }
+    };
+    // Whatever an earlier run stored but did not merge.
+    merge(&mut unmerged, &mut unmerged_bytes);
+    loop {
+        let first = match jobs.try_recv() {
+            Ok(job) => job,
+            Err(std_mpsc::TryRecvError::Empty) => {
+                if !unmerged.is_empty() {
+                    merge(&mut unmerged, &mut unmerged_bytes);
+                    continue;
+                }
+                match jobs.recv() {
+                    Ok(job) => job,
+                    Err(_) => break,
+                }
+            }
+            Err(std_mpsc::TryRecvError::Disconnected) => break,
+        };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
@@ -138,11 +167,17 @@ fn write_loop(store: &Store, jobs: &std_mpsc::Receiver<(Prepared, Reply)>) {
             }
         }
         let (items, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-        match ingest::commit_batch(store, items) {
-            Ok(decisions) => {
-                for (reply, decision) in replies.into_iter().zip(decisions) {
+        match ingest::store_batch(store, items) {
+            Ok(stored) => {
+                for (reply, decision) in replies.into_iter().zip(stored.decisions) {
                     let _ = reply.send(Ok(decision));
                 }
+                unmerged_bytes += stored
+                    .accepted
+                    .iter()
+                    .map(ingest::Accepted::bytes)
+                    .sum::<usize>();
+                unmerged.extend(stored.accepted);
             }
             Err(e) => {
                 tracing::error!("store: {e:#}");
@@ -151,7 +186,12 @@ fn write_loop(store: &Store, jobs: &std_mpsc::Receiver<(Prepared, Reply)>) {
                 }
             }
         }
+        if unmerged.len() >= ingest::MERGE_BACKLOG || unmerged_bytes >= ingest::MERGE_BACKLOG_BYTES
+        {
+            merge(&mut unmerged, &mut unmerged_bytes);
+        }
     }
+    merge(&mut unmerged, &mut unmerged_bytes);
 }
 
 fn answer(decision: &Decision) -> Response {

@@ -45,6 +45,13 @@ CREATE TABLE IF NOT EXISTS summaries (
     jws_lz4     BLOB NOT NULL,
     UNIQUE (sensor_id, sequence)
 );
+-- The last summary (rowid) merged into the inventory: summaries are
+-- answered once stored and merged after, several at once (see ingest).
+CREATE TABLE IF NOT EXISTS merge_state (
+    id             INTEGER PRIMARY KEY CHECK (id = 1),
+    merged_through INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO merge_state (id, merged_through) VALUES (1, 0);
 CREATE TABLE IF NOT EXISTS assets (
     site      TEXT NOT NULL,
     ip        TEXT NOT NULL,

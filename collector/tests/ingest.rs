@@ -236,3 +236,36 @@ fn a_key_replaced_before_the_commit_is_refused() {
     assert_eq!(decisions[0].outcome, Outcome::UnknownSensor);
     assert_eq!(f.store.summary_count().unwrap(), 0);
 }
+
+/// Summaries stored but not merged (the collector stopped between the two)
+/// are merged from their stored bytes by the next process, in order, even
+/// when the sensor's key was replaced since; the inventory equals that of
+/// summaries merged at once, and merging again changes nothing.
+#[test]
+fn stored_but_unmerged_summaries_are_merged_from_the_store_later() {
+    let merged_at_once = fixture();
+    let deferred = fixture();
+    for seq in 1..=5 {
+        assert_eq!(
+            outcome(&merged_at_once, jws(&merged_at_once.key, "s1", seq)),
+            Outcome::Stored
+        );
+        let prepared = ingest::prepare(&deferred.store, jws(&deferred.key, "s1", seq))
+            .unwrap()
+            .unwrap();
+        let stored = ingest::store_batch(&deferred.store, vec![prepared]).unwrap();
+        assert_eq!(stored.decisions[0].outcome, Outcome::Stored);
+        // Dropped: as if the process ended before merging.
+        drop(stored.accepted);
+    }
+    assert_eq!(deferred.store.counts().unwrap(), (0, 0, 0));
+    let other = verifying_key_to_pem(&generate_key().verifying_key()).unwrap();
+    deferred.store.enroll("s1", &other, None, true).unwrap();
+
+    let next = Store::open_dir(deferred._dir.path()).unwrap();
+    assert_eq!(ingest::merge_stored(&next, Vec::new()).unwrap(), 5);
+    let a = serde_json::to_value(merged_at_once.store.inventory(None).unwrap()).unwrap();
+    let b = serde_json::to_value(next.inventory(None).unwrap()).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(ingest::merge_stored(&next, Vec::new()).unwrap(), 0);
+}

@@ -10,7 +10,9 @@ mod keys;
 mod summary;
 
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
-pub use envelope::{EnvelopeError, JWS_TYPE, fingerprint, kid_of, sign, verify};
+pub use envelope::{
+    EnvelopeError, JWS_TYPE, fingerprint, kid_of, payload_of_verified, sign, verify,
+};
 pub use keys::{
     KeyError, Zeroizing, generate_key, signing_key_from_pem, signing_key_to_pem,
     verifying_key_from_pem, verifying_key_to_pem,
