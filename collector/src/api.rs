@@ -182,19 +182,34 @@ async fn findings(
     }
 }
 
-async fn finding(State(store): State<Arc<Store>>, Path(id): Path<i64>) -> Response {
-    json(store, move |s| views::finding(s, id)).await
+/// A path that does not parse (a finding id out of range), as JSON.
+fn bad_path(e: &axum::extract::rejection::PathRejection) -> Response {
+    error(StatusCode::BAD_REQUEST, "bad_request", &e.body_text())
+}
+
+async fn finding(
+    State(store): State<Arc<Store>>,
+    id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
+) -> Response {
+    match id {
+        Ok(Path(id)) => json(store, move |s| views::finding(s, id)).await,
+        Err(e) => bad_path(&e),
+    }
 }
 
 async fn change_finding(
     State(store): State<Arc<Store>>,
     axum::Extension(caller): axum::Extension<Caller>,
-    Path(id): Path<i64>,
+    id: Result<Path<i64>, axum::extract::rejection::PathRejection>,
     change: Result<axum::Json<TriageChange>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     if let Some(refused) = require(&caller, Scope::Triage) {
         return refused;
     }
+    let id = match id {
+        Ok(Path(id)) => id,
+        Err(e) => return bad_path(&e),
+    };
     let change = match change {
         Ok(axum::Json(change)) => change,
         Err(e) => return error(StatusCode::BAD_REQUEST, "bad_request", &e.body_text()),

@@ -12,6 +12,7 @@ use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use crate::store::{Store, from_sql_int};
+use crate::triage;
 
 /// The most rows one page returns.
 pub const MAX_LIMIT: usize = 1000;
@@ -57,8 +58,14 @@ fn decode_cursor<T: serde::de::DeserializeOwned>(cursor: &str) -> Result<T, View
         .ok_or_else(|| ViewError::BadRequest("cursor: not one this API gave".into()))
 }
 
-fn limit(asked: Option<usize>) -> usize {
-    asked.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
+fn limit(asked: Option<usize>) -> Result<usize, ViewError> {
+    match asked {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(n) => Err(ViewError::BadRequest(format!(
+            "limit {n}: from 1 to {MAX_LIMIT}"
+        ))),
+    }
 }
 
 /// A WHERE clause built one condition at a time, with its parameters.
@@ -94,14 +101,29 @@ impl Conditions {
     }
 
     /// `column` is one of the comma-separated `values`.
-    fn one_of(&mut self, column: &str, values: Option<&str>) {
-        let Some(values) = values else { return };
-        let list: Vec<Value> = values
-            .split(',')
-            .map(|v| Value::Text(v.trim().to_owned()))
-            .collect();
+    /// `column` is one of the comma-separated `values`, each of which must
+    /// be `allowed`: a misspelt filter is refused rather than answered with
+    /// an empty list.
+    fn one_of(
+        &mut self,
+        column: &str,
+        values: Option<&str>,
+        allowed: &[&str],
+    ) -> Result<(), ViewError> {
+        let Some(values) = values else { return Ok(()) };
+        let mut list = Vec::new();
+        for value in values.split(',').map(str::trim) {
+            if !allowed.contains(&value) {
+                return Err(ViewError::BadRequest(format!(
+                    "{column} {value:?}: expected one of {}",
+                    allowed.join(", ")
+                )));
+            }
+            list.push(Value::Text(value.to_owned()));
+        }
         let marks = vec!["?"; list.len()].join(", ");
         self.add(&format!("{column} IN ({marks})"), list);
+        Ok(())
     }
 
     fn clause(&self) -> String {
@@ -249,11 +271,12 @@ pub fn assets(store: &Store, filter: &AssetFilter) -> Result<Page<AssetRow>, Vie
     if let Some(min) = filter.min_score {
         c.add("score >= ?", [Value::Integer(crate::store::sql_int(min))]);
     }
-    if let Some(cursor) = &filter.cursor {
+    // An empty cursor is no cursor: the first page.
+    if let Some(cursor) = filter.cursor.as_deref().filter(|c| !c.is_empty()) {
         let (site, ip): (String, String) = decode_cursor(cursor)?;
         c.add("(site, ip) > (?, ?)", [Value::Text(site), Value::Text(ip)]);
     }
-    let limit = limit(filter.limit);
+    let limit = limit(filter.limit)?;
     let sql = format!(
         "SELECT site, zone, score, sensor_id, value FROM assets {} ORDER BY site, ip LIMIT {}",
         c.clause(),
@@ -489,9 +512,9 @@ pub fn findings_changed(
 pub fn findings(store: &Store, filter: &FindingFilter) -> Result<Page<FindingRow>, ViewError> {
     let mut c = Conditions::default();
     c.equal("site", filter.site.as_deref());
-    c.one_of("severity", filter.severity.as_deref());
+    c.one_of("severity", filter.severity.as_deref(), &triage::SEVERITIES)?;
     c.equal("rule", filter.rule.as_deref());
-    c.one_of("status", filter.status.as_deref());
+    c.one_of("status", filter.status.as_deref(), &triage::STATUSES)?;
     c.equal("protocol", filter.protocol.as_deref());
     c.equal("asset", filter.asset.as_deref());
     if let Some(zone) = &filter.zone {
@@ -500,7 +523,8 @@ pub fn findings(store: &Store, filter: &FindingFilter) -> Result<Page<FindingRow
             [Value::Text(zone.clone())],
         );
     }
-    if let Some(cursor) = &filter.cursor {
+    // An empty cursor is no cursor: the first page.
+    if let Some(cursor) = filter.cursor.as_deref().filter(|c| !c.is_empty()) {
         let (priority, id): (i64, i64) = decode_cursor(cursor)?;
         c.add(
             "(priority < ? OR (priority = ? AND id > ?))",
@@ -511,7 +535,7 @@ pub fn findings(store: &Store, filter: &FindingFilter) -> Result<Page<FindingRow
             ],
         );
     }
-    let limit = limit(filter.limit);
+    let limit = limit(filter.limit)?;
     let sql = format!(
         "SELECT {FINDING_FIELDS} FROM findings {} ORDER BY priority DESC, id LIMIT {}",
         c.clause(),
