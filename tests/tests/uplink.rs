@@ -10,172 +10,38 @@
     clippy::indexing_slicing
 )]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use faro_e2e::{analyze_json, binary, collector, scratch_dir, sensor, workspace_root};
+use faro_e2e::plant::{Plant, stop};
+use faro_e2e::{binary, workspace_root};
 use faro_protocols::uplink::{Summary, verify, verifying_key_from_pem};
 
-/// Certificates, the sensor's key, its enrollment and configuration in `dir`.
-struct Plant {
-    dir: PathBuf,
-    port: u16,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
+/// The collector of `plant`, serving on loopback.
+fn serve(plant: &Plant) -> Child {
+    Command::new(binary("faro-collector"))
+        .args(plant.serve_args())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap()
-        .local_addr()
+}
+
+/// The sensor of `plant` replaying `capture`, delivering for `drain` seconds after it.
+fn run_sensor(plant: &Plant, capture: &Path, drain: &str, extra: &[&str]) -> Child {
+    Command::new(binary("faro-sensor"))
+        .args(["run", "--config", &plant.path("faro.toml"), "--pcap"])
+        .arg(capture)
+        .args(["--state", &plant.path("state"), "--drain", drain])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap()
-        .port()
-}
-
-fn ok(output: std::process::Output, what: &str) -> String {
-    assert!(
-        output.status.success(),
-        "{what} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-impl Plant {
-    fn new(name: &str) -> Self {
-        Self::with_interval(name, 10)
-    }
-
-    fn with_interval(name: &str, interval: u64) -> Self {
-        let dir = scratch_dir(name);
-        let path = |p: &str| dir.join(p).to_str().unwrap().to_owned();
-        ok(
-            collector(&["certs", "--out", &path("certs"), "--sensor", "edge-01"]),
-            "certs",
-        );
-        ok(sensor(&["keygen", "--out", &path("keys")]), "keygen");
-        ok(
-            collector(&[
-                "enroll",
-                "--data",
-                &path("data"),
-                "--sensor-id",
-                "edge-01",
-                "--public-key",
-                &path("keys/sensor.pub"),
-                "--site",
-                "sample",
-            ]),
-            "enroll",
-        );
-        let port = free_port();
-        std::fs::write(
-            dir.join("faro.toml"),
-            format!(
-                r#"[sensor]
-id = "edge-01"
-site = "sample"
-
-[uplink]
-collector_url = "https://localhost:{port}"
-ca = "certs/ca.pem"
-client_certificate = "certs/edge-01.pem"
-client_key = "certs/edge-01.key"
-signing_key = "keys/sensor.key"
-interval_secs = {interval}
-spool_max_mib = 64
-"#
-            ),
-        )
-        .unwrap();
-        Plant { dir, port }
-    }
-
-    fn path(&self, p: &str) -> String {
-        self.dir.join(p).to_str().unwrap().to_owned()
-    }
-
-    fn serve(&self) -> Child {
-        Command::new(binary("faro-collector"))
-            .args([
-                "serve",
-                "--data",
-                &self.path("data"),
-                "--listen",
-                &format!("127.0.0.1:{}", self.port),
-                "--cert",
-                &self.path("certs/collector.pem"),
-                "--key",
-                &self.path("certs/collector.key"),
-                "--client-ca",
-                &self.path("certs/ca.pem"),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    }
-
-    fn run_sensor(&self, capture: &Path, drain: &str) -> Child {
-        self.run_sensor_with(capture, drain, &[])
-    }
-
-    fn run_sensor_with(&self, capture: &Path, drain: &str, extra: &[&str]) -> Child {
-        Command::new(binary("faro-sensor"))
-            .args([
-                "run",
-                "--config",
-                &self.path("faro.toml"),
-                "--pcap",
-                capture.to_str().unwrap(),
-                "--state",
-                &self.path("state"),
-                "--drain",
-                drain,
-            ])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    }
-
-    /// The sequences the collector stored for the sensor.
-    fn stored(&self) -> Vec<u64> {
-        let out = ok(
-            collector(&[
-                "summaries",
-                "--data",
-                &self.path("data"),
-                "--sensor-id",
-                "edge-01",
-            ]),
-            "summaries",
-        );
-        // One line per summary: its sequence, then its size.
-        out.lines()
-            .filter_map(|line| line.split_whitespace().next())
-            .map(|sequence| sequence.parse().unwrap())
-            .collect()
-    }
-}
-
-/// Stops a collector gracefully (SIGTERM), bounded in time.
-fn stop(mut child: Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if child.try_wait().unwrap().is_some() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// Waits for a sensor run to end by itself, bounded in time; its exit
@@ -188,97 +54,41 @@ fn spooled(stderr: &str) -> u64 {
     run_counts(stderr)["spooled"]
 }
 
-/// The collector's inventory equals the sensor's own analysis of the capture.
-fn assert_inventory_matches(plant: &Plant, capture: &Path) {
-    let merged: serde_json::Value = serde_json::from_str(&ok(
-        collector(&["assets", "--data", &plant.path("data"), "--format", "json"]),
-        "assets",
-    ))
-    .unwrap();
-    let analysis = analyze_json(&[capture], &[]);
-    let values = |list: &serde_json::Value| -> Vec<serde_json::Value> {
-        list.as_array()
-            .unwrap()
-            .iter()
-            .map(|item| item["value"].clone())
-            .collect()
-    };
-    let assets = |list: Vec<serde_json::Value>| -> BTreeSet<String> {
-        list.iter()
-            .map(|a| {
-                format!(
-                    "{} {} {} {}",
-                    a["ip"], a["roles"], a["protocols"], a["identity"]
-                )
-            })
-            .collect()
-    };
-    assert_eq!(
-        assets(values(&merged["assets"])),
-        assets(analysis["assets"].as_array().unwrap().clone())
-    );
-    let edges = |list: Vec<serde_json::Value>| -> BTreeSet<String> {
-        list.iter()
-            .map(|e| {
-                format!(
-                    "{} {} {} {} {}",
-                    e["client"], e["server"], e["server_port"], e["protocol"], e["functions"]
-                )
-            })
-            .collect()
-    };
-    assert_eq!(
-        edges(values(&merged["edges"])),
-        edges(analysis["edges"].as_array().unwrap().clone())
-    );
-    let findings = |list: Vec<serde_json::Value>| -> BTreeSet<String> {
-        list.iter()
-            .map(|f| {
-                let count = f["count"].clone();
-                let count = if count.is_null() {
-                    f["evidence"]["count"].clone()
-                } else {
-                    count
-                };
-                format!("{} {} {} {count}", f["rule"], f["asset"], f["edge"])
-            })
-            .collect()
-    };
-    assert_eq!(
-        findings(values(&merged["findings"])),
-        findings(analysis["findings"].as_array().unwrap().clone())
-    );
-}
-
 fn sample() -> PathBuf {
     workspace_root().join("samples/plant-modbus.pcap")
 }
 
 #[test]
 fn a_replayed_capture_reaches_the_collector_as_analyze_sees_it() {
-    let plant = Plant::new("uplink-replay");
-    let server = plant.serve();
-    let (status, stderr) = finish(plant.run_sensor(&sample(), "20"), Duration::from_secs(60));
+    let plant = Plant::new("uplink-replay", 10, "");
+    let server = serve(&plant);
+    let (status, stderr) = finish(
+        run_sensor(&plant, &sample(), "20", &[]),
+        Duration::from_secs(60),
+    );
     stop(server);
     assert_eq!(status, Some(0), "{stderr}");
     let n = spooled(&stderr);
     assert!(n >= 5, "{stderr}");
     assert_eq!(plant.stored(), (1..=n).collect::<Vec<_>>());
-    assert_inventory_matches(&plant, &sample());
+    plant.assert_inventory_matches(&[&sample()]);
 }
 
 #[test]
 fn summaries_wait_for_the_collector_and_survive_a_killed_sensor() {
-    let plant = Plant::new("uplink-faults");
+    let plant = Plant::new("uplink-faults", 10, "");
     // The collector is away: the sensor spools and keeps retrying.
-    let mut first = plant.run_sensor(&sample(), "60");
+    let mut first = run_sensor(&plant, &sample(), "60", &[]);
     std::thread::sleep(Duration::from_millis(1500));
     // Killed with every summary still in its spool.
     first.kill().unwrap();
     first.wait().unwrap();
     // The collector comes up; the sensor starts again on the same capture and state.
-    let server = plant.serve();
-    let (status, stderr) = finish(plant.run_sensor(&sample(), "60"), Duration::from_secs(90));
+    let server = serve(&plant);
+    let (status, stderr) = finish(
+        run_sensor(&plant, &sample(), "60", &[]),
+        Duration::from_secs(90),
+    );
     stop(server);
     assert_eq!(status, Some(0), "{stderr}");
     // The first run's summaries, then the second's: each once, in order, none lost.
@@ -286,21 +96,21 @@ fn summaries_wait_for_the_collector_and_survive_a_killed_sensor() {
     let stored = plant.stored();
     assert!(stored.len() as u64 > second, "{stored:?} {stderr}");
     assert_eq!(stored, (1..=stored.len() as u64).collect::<Vec<_>>());
-    assert_inventory_matches(&plant, &sample());
+    plant.assert_inventory_matches(&[&sample()]);
 }
 
 #[test]
 fn summaries_survive_the_collector_killed_and_restarted_mid_stream() {
     // Summaries every 2 s of capture time, the 59 s plant replayed ten times
     // faster: about 30 summaries over 6 s, during which the collector dies.
-    let plant = Plant::with_interval("uplink-collector-restart", 2);
-    let mut server = plant.serve();
-    let run = plant.run_sensor_with(&sample(), "60", &["--speed", "10"]);
+    let plant = Plant::new("uplink-collector-restart", 2, "");
+    let mut server = serve(&plant);
+    let run = run_sensor(&plant, &sample(), "60", &["--speed", "10"]);
     std::thread::sleep(Duration::from_millis(2000));
     server.kill().unwrap();
     server.wait().unwrap();
     std::thread::sleep(Duration::from_millis(1500));
-    let server = plant.serve();
+    let server = serve(&plant);
     let (status, stderr) = finish(run, Duration::from_secs(90));
     stop(server);
     assert_eq!(status, Some(0), "{stderr}");
@@ -311,7 +121,7 @@ fn summaries_survive_the_collector_killed_and_restarted_mid_stream() {
         "the collector was never away: {stderr}"
     );
     assert_eq!(plant.stored(), (1..=n).collect::<Vec<_>>());
-    assert_inventory_matches(&plant, &sample());
+    plant.assert_inventory_matches(&[&sample()]);
 }
 
 /// A running sensor whose stderr is read as it comes.
@@ -428,11 +238,15 @@ fn a_full_spool_merges_while_the_collector_is_away_and_the_collector_gets_1_to_n
     // about 5 KiB each and the plant's whole inventory about 8 KiB, so 24 KiB
     // holds the summary in flight and a merged backlog, not 59: the spool
     // must merge, and never needs to shed.
-    let plant = Plant::with_interval("uplink-full-spool", 1);
-    let mut run =
-        Following::new(plant.run_sensor_with(&sample(), "60", &["--spool-max-bytes", "24576"]));
+    let plant = Plant::new("uplink-full-spool", 1, "");
+    let mut run = Following::new(run_sensor(
+        &plant,
+        &sample(),
+        "60",
+        &["--spool-max-bytes", "24576"],
+    ));
     run.wait_for("spool full: merged", Duration::from_secs(60));
-    let server = plant.serve();
+    let server = serve(&plant);
     let (status, stderr) = run.finish(Duration::from_secs(90));
     stop(server);
     assert_eq!(status, Some(0), "{stderr}");
@@ -452,7 +266,7 @@ fn a_full_spool_merges_while_the_collector_is_away_and_the_collector_gets_1_to_n
     assert!(!stderr.contains("not taken yet"), "{stderr}");
     assert_eq!(plant.stored(), (1..=delivered).collect::<Vec<_>>());
     // Merging lost nothing of the inventory.
-    assert_inventory_matches(&plant, &sample());
+    plant.assert_inventory_matches(&[&sample()]);
     // Each summary carries its own sequence and the spool's counters as they
     // stood when it was signed; the last signed saw every merge.
     let summaries = stored_summaries(&plant);
@@ -499,11 +313,15 @@ fn empty_capture(dir: &Path) -> PathBuf {
 
 #[test]
 fn a_full_spool_killed_before_the_collector_came_back_delivers_everything_on_restart() {
-    let plant = Plant::with_interval("uplink-full-spool-killed", 1);
+    let plant = Plant::new("uplink-full-spool-killed", 1, "");
     // The collector is away: the whole capture is summarised into a 24 KiB
     // spool, which merges, and the oldest summary is signed as sequence 1.
-    let mut first =
-        Following::new(plant.run_sensor_with(&sample(), "60", &["--spool-max-bytes", "24576"]));
+    let mut first = Following::new(run_sensor(
+        &plant,
+        &sample(),
+        "60",
+        &["--spool-max-bytes", "24576"],
+    ));
     // The sample's last frame is at 08:00:59: its summary is the last.
     first.wait_for("summary of 2026-01-05T08:00:59", Duration::from_secs(60));
     first.wait_for("summary 1 signed", Duration::from_secs(10));
@@ -512,11 +330,15 @@ fn a_full_spool_killed_before_the_collector_came_back_delivers_everything_on_res
     assert!(stderr.contains("spool full: merged"), "{stderr}");
     // Back with the collector, on a capture with nothing new: only the spool
     // is delivered, sequence 1 as signed before the kill.
-    let server = plant.serve();
+    let server = serve(&plant);
     let nothing = empty_capture(&plant.dir);
-    let (status, stderr) =
-        Following::new(plant.run_sensor_with(&nothing, "60", &["--spool-max-bytes", "24576"]))
-            .finish(Duration::from_secs(90));
+    let (status, stderr) = Following::new(run_sensor(
+        &plant,
+        &nothing,
+        "60",
+        &["--spool-max-bytes", "24576"],
+    ))
+    .finish(Duration::from_secs(90));
     stop(server);
     assert_eq!(status, Some(0), "{stderr}");
     let counts = run_counts(&stderr);
@@ -529,5 +351,5 @@ fn a_full_spool_killed_before_the_collector_came_back_delivers_everything_on_res
     let delivered = counts["delivered"];
     assert!(delivered >= 2, "{stderr}");
     assert_eq!(plant.stored(), (1..=delivered).collect::<Vec<_>>());
-    assert_inventory_matches(&plant, &sample());
+    plant.assert_inventory_matches(&[&sample()]);
 }
