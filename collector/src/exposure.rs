@@ -973,31 +973,8 @@ fn purdue_rank(level: &str) -> Option<u8> {
 /// loopback, link-local, unspecified, broadcast, shared (CGNAT) or unique
 /// local. An address that does not parse is not claimed to be non-private.
 fn is_non_private(ip: &str) -> bool {
-    ip.parse::<IpAddr>().is_ok_and(|ip| !is_internal(ip))
-}
-
-fn is_internal(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || (a == 100 && (64..128).contains(&b))
-        }
-        IpAddr::V6(v6) => {
-            let first = v6.segments().first().copied().unwrap_or(0);
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || v6
-                    .to_ipv4_mapped()
-                    .is_some_and(|v4| is_internal(IpAddr::V4(v4)))
-        }
-    }
+    ip.parse::<IpAddr>()
+        .is_ok_and(|ip| !faro_protocols::address::is_internal(ip))
 }
 
 /// The reachability factor: points per initiator by where it comes from,

@@ -96,6 +96,7 @@ macro_rules! named_flags {
     };
 }
 
+pub mod address;
 pub mod cursor;
 pub mod dnp3;
 pub mod error;

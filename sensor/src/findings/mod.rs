@@ -467,32 +467,6 @@ fn standard_port(protocol: Protocol) -> u16 {
     }
 }
 
-/// Addresses that cannot come from the internet: private, loopback,
-/// link-local, shared (CGNAT) and unique-local ranges.
-fn is_internal(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || (a == 100 && (64..128).contains(&b))
-        }
-        IpAddr::V6(v6) => {
-            let first = v6.segments().first().copied().unwrap_or(0);
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || v6
-                    .to_ipv4_mapped()
-                    .is_some_and(|v4| is_internal(IpAddr::V4(v4)))
-        }
-    }
-}
-
 /// A state condition of one edge: `(count, evidence)` when it holds.
 fn edge_condition(
     condition: Condition,
@@ -647,7 +621,9 @@ fn edge_condition(
             })
         }
         Condition::InternetPeer => {
-            let outside = |ip: IpAddr| !is_internal(ip) && config.zone_of(ip).is_none();
+            let outside = |ip: IpAddr| {
+                !faro_protocols::address::is_internal(ip) && config.zone_of(ip).is_none()
+            };
             outside(client.ip).then(|| {
                 (
                     edge.flows.max(1),
@@ -768,32 +744,6 @@ pub fn format_flow(flow: &FlowEnds) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn internal_ranges() {
-        for ip in [
-            "10.1.2.3",
-            "192.168.0.1",
-            "172.16.5.5",
-            "127.0.0.1",
-            "100.64.1.1",
-            "169.254.1.1",
-            "fd00::1",
-            "fe80::1",
-            "::1",
-        ] {
-            assert!(is_internal(ip.parse().unwrap()), "{ip}");
-        }
-        for ip in [
-            "8.8.8.8",
-            "172.32.0.1",
-            "100.128.0.1",
-            "2001:db8::1",
-            "2a00::1",
-        ] {
-            assert!(!is_internal(ip.parse().unwrap()), "{ip}");
-        }
-    }
 
     #[test]
     fn a_request_raises_one_finding_per_rule_and_edge_and_counts_repeats() {
