@@ -630,7 +630,8 @@ fn merge(txn: &rusqlite::Transaction<'_>, accepted: &[Accepted], now: &str) -> R
             value.severity,
             triage::severity_rank(&value.severity),
             triage::protocol_of(value),
-            triage::asset_of(value),
+            // The same asset the exposure model charges it to.
+            crate::exposure::concerned_asset(value).unwrap_or_default(),
             value.exposure.as_deref().unwrap_or("activity"),
             sql_int(value.count),
             value.first_seen,

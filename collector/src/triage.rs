@@ -56,15 +56,6 @@ pub fn protocol_of(f: &FindingDelta) -> String {
     }
 }
 
-/// The asset a finding concerns: its own, else its edge's server.
-pub fn asset_of(f: &FindingDelta) -> String {
-    match (&f.asset, &f.edge) {
-        (Some(ip), _) => ip.clone(),
-        (None, Some(e)) => e.server.clone(),
-        (None, None) => String::new(),
-    }
-}
-
 /// A change of a finding's triage, as the API takes it.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
