@@ -45,32 +45,43 @@ pub fn error(status: StatusCode, word: &str, reason: &str) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+/// The caller whose bearer token `headers` carry, if it is a valid one; a
+/// response when the store cannot say.
+pub(crate) async fn caller(
+    store: &Arc<Store>,
+    headers: &HeaderMap,
+) -> Result<Option<Caller>, Box<Response>> {
+    let Some(token) = bearer(headers) else {
+        return Ok(None);
+    };
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || tokens::authenticate(&store, &token)).await {
+        Ok(Ok(caller)) => Ok(caller),
+        Ok(Err(e)) => {
+            tracing::error!("store: {e:#}");
+            Err(Box::new(error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error",
+                "store unavailable",
+            )))
+        }
+        Err(_) => Err(Box::new(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "error",
+            "internal error",
+        ))),
+    }
+}
+
 /// The caller of a bearer token, or 401 (with a WWW-Authenticate challenge).
 async fn authenticate(
     State(store): State<Arc<Store>>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let token = bearer(request.headers());
-    let caller = match token {
-        None => None,
-        Some(token) => {
-            let store = store.clone();
-            match tokio::task::spawn_blocking(move || tokens::authenticate(&store, &token)).await {
-                Ok(Ok(caller)) => caller,
-                Ok(Err(e)) => {
-                    tracing::error!("store: {e:#}");
-                    return error(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "error",
-                        "store unavailable",
-                    );
-                }
-                Err(_) => {
-                    return error(StatusCode::INTERNAL_SERVER_ERROR, "error", "internal error");
-                }
-            }
-        }
+    let caller = match caller(&store, request.headers()).await {
+        Ok(caller) => caller,
+        Err(refused) => return *refused,
     };
     let Some(caller) = caller else {
         tracing::warn!(path = %request.uri().path(), "API request without a valid token");
@@ -89,7 +100,7 @@ async fn authenticate(
 }
 
 /// The token of an `Authorization: Bearer` header.
-pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
+fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme

@@ -283,13 +283,10 @@ async fn health(
     headers: axum::http::HeaderMap,
 ) -> Response {
     if peer.certified.is_none() {
-        let token = crate::api::bearer(&headers);
-        let store = app.store.clone();
-        let known = tokio::task::spawn_blocking(move || {
-            token.is_some_and(|t| matches!(crate::tokens::authenticate(&store, &t), Ok(Some(_))))
-        })
-        .await
-        .unwrap_or(false);
+        let known = match crate::api::caller(&app.store, &headers).await {
+            Ok(caller) => caller.is_some(),
+            Err(refused) => return *refused,
+        };
         if !known {
             return error(
                 StatusCode::UNAUTHORIZED,
