@@ -1680,22 +1680,12 @@ mod tests {
 
     #[test]
     fn non_private_addresses_are_those_the_internet_can_use() {
-        for internal in [
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "127.0.0.1",
-            "169.254.1.1",
-            "100.64.0.1",
-            "::1",
-            "fe80::1",
-            "fd00::1",
-            "::ffff:10.0.0.1",
-            "not an address",
-        ] {
+        // The ranges are faro_protocols::address's (tested there); an
+        // address that does not parse is not claimed to be non-private.
+        for internal in ["10.1.2.3", "::ffff:10.0.0.1", "not an address"] {
             assert!(!is_non_private(internal), "{internal}");
         }
-        for public in ["8.8.8.8", "203.0.113.7", "2001:db8::1", "::ffff:8.8.8.8"] {
+        for public in ["8.8.8.8", "2001:db8::1"] {
             assert!(is_non_private(public), "{public}");
         }
     }
