@@ -69,18 +69,8 @@ async fn main() {
         t.elapsed().as_secs_f64()
     );
 
-    let config = tls::server_config(
-        &d.join("collector.pem"),
-        &d.join("collector.key"),
-        &d.join("ca.pem"),
-    )
-    .unwrap();
-    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = tcp.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(server::serve(store.clone(), tcp, config, async {
-        let _ = stopped.await;
-    }));
+    let serving = server::Background::start(d, &d.join("data")).await.unwrap();
+    let addr = serving.addr;
     let (token, _) = tokens::create(&store, "bench", Scope::Read).unwrap();
     let client_config = tls::client_config(&d.join("ca.pem"), None).unwrap();
     let mut client = Client::connect(addr, client_config)
@@ -158,8 +148,7 @@ async fn main() {
             p99 / reference
         );
     }
-    let _ = stop.send(());
-    serving.await.unwrap().unwrap();
+    serving.stop().await.unwrap();
 }
 
 fn ms(d: Duration) -> f64 {

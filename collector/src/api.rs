@@ -45,6 +45,21 @@ pub fn error(status: StatusCode, word: &str, reason: &str) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+/// A 500: the store failed (`cause`, logged), or a task died (`None`).
+pub(crate) fn server_error(cause: Option<&anyhow::Error>) -> Response {
+    match cause {
+        Some(e) => {
+            tracing::error!("store: {e:#}");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error",
+                "store unavailable",
+            )
+        }
+        None => error(StatusCode::INTERNAL_SERVER_ERROR, "error", "internal error"),
+    }
+}
+
 /// The caller whose bearer token `headers` carry, if it is a valid one; a
 /// response when the store cannot say.
 pub(crate) async fn caller(
@@ -57,19 +72,8 @@ pub(crate) async fn caller(
     let store = store.clone();
     match tokio::task::spawn_blocking(move || tokens::authenticate(&store, &token)).await {
         Ok(Ok(caller)) => Ok(caller),
-        Ok(Err(e)) => {
-            tracing::error!("store: {e:#}");
-            Err(Box::new(error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "error",
-                "store unavailable",
-            )))
-        }
-        Err(_) => Err(Box::new(error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "error",
-            "internal error",
-        ))),
+        Ok(Err(e)) => Err(Box::new(server_error(Some(&e)))),
+        Err(_) => Err(Box::new(server_error(None))),
     }
 }
 
@@ -137,15 +141,8 @@ async fn json<T: Serialize + Send + 'static>(
         Ok(Err(ViewError::BadRequest(reason))) => {
             error(StatusCode::BAD_REQUEST, "bad_request", &reason)
         }
-        Ok(Err(ViewError::Store(e))) => {
-            tracing::error!("store: {e:#}");
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "error",
-                "store unavailable",
-            )
-        }
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "error", "internal error"),
+        Ok(Err(ViewError::Store(e))) => server_error(Some(&e)),
+        Err(_) => server_error(None),
     }
 }
 
@@ -238,15 +235,8 @@ async fn change_finding(
         Ok(Err(TriageError::Invalid(reason))) => {
             error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &reason)
         }
-        Ok(Err(TriageError::Store(e))) => {
-            tracing::error!("store: {e:#}");
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "error",
-                "store unavailable",
-            )
-        }
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "error", "internal error"),
+        Ok(Err(TriageError::Store(e))) => server_error(Some(&e)),
+        Err(_) => server_error(None),
     }
 }
 
@@ -272,15 +262,8 @@ async fn csv(
     };
     match tokio::task::spawn_blocking(move || export(&store, query.site.as_deref())).await {
         Ok(Ok(body)) => ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response(),
-        Ok(Err(e)) => {
-            tracing::error!("export: {e:#}");
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "error",
-                "store unavailable",
-            )
-        }
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "error", "internal error"),
+        Ok(Err(e)) => server_error(Some(&e)),
+        Err(_) => server_error(None),
     }
 }
 

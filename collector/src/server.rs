@@ -100,6 +100,54 @@ pub async fn serve(
     Ok(result?)
 }
 
+/// A collector serving in the background of this process, on an address of
+/// loopback chosen by the system: for tests and benchmarks.
+pub struct Background {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its store.
+    pub store: Arc<Store>,
+    stop: oneshot::Sender<()>,
+    done: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl std::fmt::Debug for Background {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "collector on {}", self.addr)
+    }
+}
+
+impl Background {
+    /// Serves the store of `data` with the collector certificate, key and CA
+    /// that `certs::generate` wrote into `pki`.
+    pub async fn start(pki: &std::path::Path, data: &std::path::Path) -> Result<Self> {
+        let tls = crate::tls::server_config(
+            &pki.join("collector.pem"),
+            &pki.join("collector.key"),
+            &pki.join("ca.pem"),
+        )?;
+        let store = Arc::new(Store::open_dir(data)?);
+        let tcp = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = tcp.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let done = tokio::spawn(serve(store.clone(), tcp, tls, async {
+            let _ = stopped.await;
+        }));
+        Ok(Self {
+            addr,
+            store,
+            stop,
+            done,
+        })
+    }
+
+    /// Shuts it down as SIGTERM would and waits for it.
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.stop.send(());
+        self.done.await?
+    }
+}
+
 /// Resolves on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -246,17 +294,10 @@ async fn post_summary(
                 return answer(&decision);
             }
             Ok(Ok(Err(decision))) => return answer(&decision),
-            Ok(Err(e)) => {
-                tracing::error!("store: {e:#}");
-                return error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "error",
-                    "store unavailable",
-                );
-            }
+            Ok(Err(e)) => return crate::api::server_error(Some(&e)),
             Err(e) => {
                 tracing::error!("verifier task: {e}");
-                return error(StatusCode::INTERNAL_SERVER_ERROR, "error", "internal error");
+                return crate::api::server_error(None);
             }
         };
     let (reply, answered) = oneshot::channel();

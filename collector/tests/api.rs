@@ -9,47 +9,22 @@
 )]
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use faro_collector::client::Client;
-use faro_collector::store::Store;
+use faro_collector::server::Background;
 use faro_collector::tokens::{self, Scope};
-use faro_collector::{api, certs, sample, server, tls};
+use faro_collector::{api, certs, sample, tls};
 use faro_protocols::uplink::{fingerprint, generate_key, sign, verifying_key_to_pem};
 use serde_json::Value;
-use tokio::sync::oneshot;
 
-struct Running {
-    addr: SocketAddr,
-    stop: oneshot::Sender<()>,
-    done: tokio::task::JoinHandle<anyhow::Result<()>>,
-    store: Arc<Store>,
-}
-
-async fn start(dir: &Path) -> Running {
-    let p = |n: &str| dir.join(n);
-    let config =
-        tls::server_config(&p("collector.pem"), &p("collector.key"), &p("ca.pem")).unwrap();
-    let store = Arc::new(Store::open_dir(&p("data")).unwrap());
-    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = tcp.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let done = tokio::spawn(server::serve(store.clone(), tcp, config, async {
-        let _ = stopped.await;
-    }));
-    Running {
-        addr,
-        stop,
-        done,
-        store,
-    }
+async fn start(dir: &Path) -> Background {
+    Background::start(dir, &dir.join("data")).await.unwrap()
 }
 
 /// Two sensors at two sites post 3 summaries each over mutual TLS.
-async fn feed(run: &Running, dir: &Path) {
+async fn feed(run: &Background, dir: &Path) {
     for (sensor, site, assets) in [("s1", "plant-a", 30), ("s2", "plant-b", 12)] {
         let key = generate_key();
         run.store
@@ -82,7 +57,7 @@ async fn feed(run: &Running, dir: &Path) {
     }
 }
 
-async fn client(run: &Running, dir: &Path, token: Option<&str>) -> Client {
+async fn client(run: &Background, dir: &Path, token: Option<&str>) -> Client {
     let config = tls::client_config(&dir.join("ca.pem"), None).unwrap();
     Client::connect(run.addr, config)
         .await
@@ -188,8 +163,7 @@ async fn the_api_needs_a_token_with_the_right_scope_everywhere() {
             "a secret was listed"
         );
 
-        let _ = run.stop.send(());
-        run.done.await.unwrap().unwrap();
+        run.stop().await.unwrap();
     })
     .await
     .expect("test timed out");
@@ -354,8 +328,7 @@ async fn lists_page_filter_and_triage_with_history() {
         assert_eq!(sensors[0]["last_sequence"], 3);
         assert!(sensors[0]["counters"]["packets"].as_u64().unwrap() > 0);
 
-        let _ = run.stop.send(());
-        run.done.await.unwrap().unwrap();
+        run.stop().await.unwrap();
     })
     .await
     .expect("test timed out");

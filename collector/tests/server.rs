@@ -6,41 +6,17 @@
     clippy::panic
 )]
 
-use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use faro_collector::client::Client;
+use faro_collector::server::Background;
 use faro_collector::store::Store;
 use faro_collector::{certs, sample, server, tls};
 use faro_protocols::uplink::{SigningKey, fingerprint, generate_key, sign, verifying_key_to_pem};
-use tokio::sync::oneshot;
 
-struct Running {
-    addr: SocketAddr,
-    stop: oneshot::Sender<()>,
-    done: tokio::task::JoinHandle<anyhow::Result<()>>,
-    store: Arc<Store>,
-}
-
-async fn start(dir: &Path) -> Running {
-    let p = |n: &str| dir.join(n);
-    let config =
-        tls::server_config(&p("collector.pem"), &p("collector.key"), &p("ca.pem")).unwrap();
-    let store = Arc::new(Store::open_dir(&p("data")).unwrap());
-    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = tcp.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let done = tokio::spawn(server::serve(store.clone(), tcp, config, async {
-        let _ = stopped.await;
-    }));
-    Running {
-        addr,
-        stop,
-        done,
-        store,
-    }
+async fn start(dir: &Path) -> Background {
+    Background::start(dir, &dir.join("data")).await.unwrap()
 }
 
 fn jws(key: &SigningKey, sensor: &str, seq: u64) -> Vec<u8> {
@@ -157,8 +133,7 @@ async fn mutual_tls_and_statuses() {
         assert!(refused);
         assert_eq!(run.store.summaries("s1").unwrap().len(), 1);
 
-        let _ = run.stop.send(());
-        run.done.await.unwrap().unwrap();
+        run.stop().await.unwrap();
     })
     .await
     .expect("test timed out");
