@@ -364,4 +364,46 @@ mod tests {
         assert_eq!(out, "6 héllo".as_bytes());
         assert_eq!(header_token("", 10), "-");
     }
+
+    /// A receiver's reading of an extension value: `\\`, `\=`, `\n`, `\r`.
+    fn unescape_value(escaped: &str) -> String {
+        let mut out = String::new();
+        let mut chars = escaped.chars();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('r') => out.push('\r'),
+                Some(other) => out.push(other),
+                None => out.push('\\'),
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn extension_values_read_back_as_written(value in "\\PC*|[=\\\\\n\r|a ]*") {
+            let escaped = escape_value(&value);
+            proptest::prop_assert!(!escaped.contains(['\n', '\r']));
+            proptest::prop_assert_eq!(unescape_value(&escaped), value);
+        }
+
+        #[test]
+        fn header_fields_hold_no_bare_pipe_and_no_line_break(value in "\\PC*|[|\\\\\n\ra]*") {
+            let escaped = escape_header(&value);
+            proptest::prop_assert!(!escaped.contains(['\n', '\r']));
+            // Every pipe is escaped by an odd run of backslashes before it.
+            let bytes = escaped.as_bytes();
+            for (i, b) in bytes.iter().enumerate() {
+                if *b == b'|' {
+                    let run = bytes[..i].iter().rev().take_while(|c| **c == b'\\').count();
+                    proptest::prop_assert!(run % 2 == 1, "{escaped}");
+                }
+            }
+        }
+    }
 }

@@ -655,3 +655,25 @@ pub fn sensors(store: &Store) -> Result<Vec<SensorRow>, ViewError> {
         Ok(out)
     })?)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    proptest::proptest! {
+        /// A cursor comes from the client: any text is refused or read, never a panic.
+        #[test]
+        fn any_cursor_text_is_read_or_refused(text in "\\PC*") {
+            let _ = decode_cursor::<(i64, i64)>(&text);
+            let _ = decode_cursor::<(String, String)>(&text);
+        }
+
+        #[test]
+        fn cursors_read_back_as_given(priority in proptest::num::i64::ANY, id in proptest::num::i64::ANY) {
+            let cursor = encode_cursor(&serde_json::json!([priority, id]));
+            let back: (i64, i64) = decode_cursor(&cursor).unwrap();
+            proptest::prop_assert_eq!(back, (priority, id));
+        }
+    }
+}
