@@ -88,6 +88,23 @@ impl Client {
         Ok((status, body.to_vec()))
     }
 
+    /// Waits, up to `limit`, until `/api/v1/health` says every stored
+    /// summary is merged into the inventory (summaries are answered once
+    /// stored and merged moments later): a test's reads then see them.
+    pub async fn wait_merged(&mut self, limit: std::time::Duration) -> Result<()> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let (status, health) = self.get_json("/api/v1/health").await?;
+            if status == 200 && health.get("unmerged") == Some(&serde_json::Value::from(0)) {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                anyhow::bail!("still not merged after {limit:?}: {status} {health}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// POSTs a summary's JWS; returns the status and the answer's JSON.
     pub async fn post_summary(&mut self, jws: &[u8]) -> Result<(u16, serde_json::Value)> {
         let (status, body) = self

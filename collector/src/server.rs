@@ -336,11 +336,16 @@ async fn health(
             );
         }
     }
-    (
-        StatusCode::OK,
-        axum::Json(serde_json::json!({ "status": "ok" })),
-    )
-        .into_response()
+    let store = app.store.clone();
+    match tokio::task::spawn_blocking(move || store.unmerged()).await {
+        Ok(Ok(unmerged)) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({ "status": "ok", "unmerged": unmerged })),
+        )
+            .into_response(),
+        Ok(Err(e)) => crate::api::server_error(Some(&e)),
+        Err(_) => crate::api::server_error(None),
+    }
 }
 
 async fn accept_loop(

@@ -491,6 +491,19 @@ impl Store {
         })
     }
 
+    /// Summaries stored (and answered) but not merged into the inventory
+    /// yet: how far the inventory lags behind.
+    pub fn unmerged(&self) -> Result<u64> {
+        self.read(|conn| {
+            Ok(from_sql_int(conn.query_row(
+                "SELECT count(*) FROM summaries
+                 WHERE rowid > (SELECT merged_through FROM merge_state WHERE id = 1)",
+                [],
+                |r| r.get(0),
+            )?))
+        })
+    }
+
     /// The numbers of assets, edges and findings stored.
     pub fn counts(&self) -> Result<(u64, u64, u64)> {
         self.read(|conn| {

@@ -54,6 +54,7 @@ async fn feed(run: &Background, dir: &Path) {
             let (status, json) = client.post_summary(jws.as_bytes()).await.unwrap();
             assert_eq!(status, 201, "{json}");
         }
+        client.wait_merged(Duration::from_secs(10)).await.unwrap();
     }
 }
 

@@ -259,6 +259,7 @@ fn stored_but_unmerged_summaries_are_merged_from_the_store_later() {
         drop(stored.accepted);
     }
     assert_eq!(deferred.store.counts().unwrap(), (0, 0, 0));
+    assert_eq!(deferred.store.unmerged().unwrap(), 5);
     let other = verifying_key_to_pem(&generate_key().verifying_key()).unwrap();
     deferred.store.enroll("s1", &other, None, true).unwrap();
 
@@ -268,4 +269,5 @@ fn stored_but_unmerged_summaries_are_merged_from_the_store_later() {
     let b = serde_json::to_value(next.inventory(None).unwrap()).unwrap();
     assert_eq!(a, b);
     assert_eq!(ingest::merge_stored(&next, Vec::new()).unwrap(), 0);
+    assert_eq!(next.unmerged().unwrap(), 0);
 }

@@ -139,6 +139,7 @@ fn the_api_serves_a_replayed_plant_scored_ranked_and_paged() {
         }
 
         let mut c = connect(Some(read.clone())).await;
+        c.wait_merged(Duration::from_secs(10)).await.unwrap();
         // The collector's scorer runs every 2 s.
         let deadline = Instant::now() + Duration::from_secs(30);
         let exposure = loop {
