@@ -9,7 +9,7 @@
 //!
 //! Why the cursor (`updated_at`, `id`) misses no change: every write of a
 //! finding's `updated_at` reads the clock inside the store's write
-//! transaction (ingestion, triage, expiry), which one writer holds at a time,
+//! transaction (ingestion, triage, expiry, rescoring), which one writer holds at a time,
 //! so timestamps follow commit order. Each poll reads the clock under that
 //! same lock first (the horizon) and takes only findings changed strictly
 //! before that second: every one of those has committed, and every later

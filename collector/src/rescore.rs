@@ -22,20 +22,23 @@ pub fn rescore_site(store: &Store, site: &str) -> Result<()> {
         &inventory.edges,
         &inventory.findings,
     );
-    let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let value = serde_json::to_string(&scored)?;
     store.write(|txn| {
+        // Read under the write lock, as every `updated_at` (see `forward`).
+        let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
         let mut asset =
             txn.prepare_cached("UPDATE assets SET score = ?3 WHERE site = ?1 AND ip = ?2")?;
         for a in &scored.assets {
             asset.execute(params![site, a.ip, a.score])?;
         }
+        // A new priority is a change exporters forward: a finding first sent
+        // before its site was scored would otherwise keep priority 0 there.
         let mut finding = txn.prepare_cached(
-            "UPDATE findings SET priority = ?4 WHERE site = ?1 AND rule = ?2 AND subject = ?3
-             AND priority IS NOT ?4",
+            "UPDATE findings SET priority = ?4, updated_at = ?5
+             WHERE site = ?1 AND rule = ?2 AND subject = ?3 AND priority IS NOT ?4",
         )?;
         for f in &scored.findings {
-            finding.execute(params![site, f.rule, f.subject, f.priority])?;
+            finding.execute(params![site, f.rule, f.subject, f.priority, now])?;
         }
         txn.execute(
             "INSERT INTO site_exposure (site, computed_at, value) VALUES (?1, ?2, ?3)

@@ -100,7 +100,7 @@ CREATE TABLE IF NOT EXISTS findings (
     reason        TEXT,
     expires       TEXT,
     updated_by    TEXT,
-    -- When evidence or triage last changed (collector clock, RFC 3339):
+    -- When evidence, triage or priority last changed (collector clock, RFC 3339):
     -- what exporters forward.
     updated_at    TEXT NOT NULL,
     UNIQUE (site, rule, subject)

@@ -458,7 +458,7 @@ pub struct ChangeCursor {
 pub struct ChangedFinding {
     /// Evidence, priority and triage.
     pub row: FindingRow,
-    /// When its evidence or triage last changed (collector clock, RFC 3339).
+    /// When its evidence, triage or priority last changed (collector clock, RFC 3339).
     pub updated_at: String,
     /// Who changed its triage last (a token's name, a sensor, `expiry`).
     pub updated_by: Option<String>,

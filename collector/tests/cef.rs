@@ -1,7 +1,7 @@
 //! Findings forwarded as CEF over syslog to a real receiver on loopback (TCP
 //! and TLS): the frames, the RFC 5424 header, the CEF fields and their
 //! escaping; a receiver down at start, one that drops the connection, a
-//! forwarder restarted, a triage change.
+//! forwarder restarted, a triage change, a rescore that changes priorities.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use faro_collector::forward::{self, Forwarder, Receiver, Settings};
 use faro_collector::store::Store;
 use faro_collector::triage::{self, TriageChange};
-use faro_collector::{certs, ingest, sample, tls};
+use faro_collector::{certs, ingest, rescore, sample, tls};
 use faro_protocols::uplink::{fingerprint, generate_key, sign, verifying_key_to_pem};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
@@ -444,6 +444,47 @@ fn a_restarted_forwarder_resumes_and_sends_triage_changes_again() {
     assert_eq!(e["suser"], "analyst");
     assert!(more(&rx, Duration::from_millis(1000)).is_empty());
     assert_eq!(second.stop(), 1);
+}
+
+/// The stored priority of each finding, by id.
+fn priorities(store: &Store) -> BTreeMap<i64, i64> {
+    store
+        .read(|conn| {
+            let mut stmt = conn.prepare("SELECT id, priority FROM findings")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .unwrap()
+}
+
+#[test]
+fn findings_sent_before_scoring_are_sent_again_with_their_priority() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let (addr, rx) = listen(None, None);
+    let forwarder = start_forwarder(&store, tcp(addr));
+    let unscored = check(&take(&rx, FINDINGS));
+    assert!(unscored.values().all(|m| m.cef.ext["cn1"] == "0"));
+
+    rescore::rescore_all(&store).unwrap();
+    let scored: BTreeMap<i64, i64> = priorities(&store)
+        .into_iter()
+        .filter(|&(_, p)| p != 0)
+        .collect();
+    assert!(!scored.is_empty(), "the sample's writes carry exposure");
+    let again = check(&take(&rx, scored.len()));
+    let sent: BTreeMap<i64, i64> = again
+        .iter()
+        .map(|(&id, m)| (id, m.cef.ext["cn1"].parse().unwrap()))
+        .collect();
+    assert_eq!(sent, scored);
+
+    rescore::rescore_all(&store).unwrap();
+    assert!(
+        more(&rx, Duration::from_millis(1500)).is_empty(),
+        "an unchanged priority is not a change"
+    );
+    assert_eq!(forwarder.stop(), (FINDINGS + scored.len()) as u64);
 }
 
 #[test]
