@@ -19,8 +19,8 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -29,6 +29,7 @@ use rand_core::RngCore;
 use rusqlite::{OptionalExtension, params};
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use rustls_pki_types::ServerName;
+use serde::Serialize;
 
 use crate::cef::{self, Origin};
 use crate::store::Store;
@@ -322,6 +323,7 @@ struct Forwarding<'a> {
     cursor: Option<ChangeCursor>,
     connection: Option<Connection>,
     clock_behind: bool,
+    progress: &'a Mutex<Progress>,
 }
 
 impl Forwarding<'_> {
@@ -359,6 +361,7 @@ impl Forwarding<'_> {
                 "receiver closed the connection"
             );
             self.connection = None;
+            lock(self.progress).connected = false;
         }
         let connection = match &mut self.connection {
             Some(c) => c,
@@ -369,11 +372,13 @@ impl Forwarding<'_> {
                     .connect()
                     .with_context(|| format!("connecting to {}", self.settings.receiver.url))?;
                 tracing::info!(receiver = self.settings.receiver.url, "connected");
+                lock(self.progress).connected = true;
                 self.connection.insert(c)
             }
         };
         if let Err(e) = connection.send(&bytes) {
             self.connection = None;
+            lock(self.progress).connected = false;
             return Err(anyhow!(e).context(format!("sending to {}", self.settings.receiver.url)));
         }
         *cursor = last.cursor();
@@ -382,13 +387,31 @@ impl Forwarding<'_> {
         if let Err(e) = save_cursor(self.store, &self.name, cursor) {
             tracing::error!("storing the forwarding cursor: {e:#}");
         }
+        let mut progress = lock(self.progress);
+        progress.forwarded = progress
+            .forwarded
+            .saturating_add(u64::try_from(changed.len()).unwrap_or(u64::MAX));
+        progress.last_error = None;
         Ok(changed.len())
     }
 }
 
-/// Forwards findings per `settings` until `stop` is set; returns how many
-/// were sent.
-pub fn run(store: &Store, settings: &Settings, stop: &AtomicBool) -> u64 {
+/// What a forwarder has done since it started, as `/health` shows it.
+#[derive(Debug, Clone, Default)]
+struct Progress {
+    connected: bool,
+    forwarded: u64,
+    last_error: Option<String>,
+}
+
+/// The progress, even if a thread panicked holding it (plain counters stay valid).
+fn lock(progress: &Mutex<Progress>) -> MutexGuard<'_, Progress> {
+    progress.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Forwards findings per `settings` until `stop` is set, keeping `progress`;
+/// returns how many were sent.
+fn run(store: &Store, settings: &Settings, stop: &AtomicBool, progress: &Mutex<Progress>) -> u64 {
     let mut state = Forwarding {
         store,
         settings,
@@ -396,6 +419,7 @@ pub fn run(store: &Store, settings: &Settings, stop: &AtomicBool) -> u64 {
         cursor: None,
         connection: None,
         clock_behind: false,
+        progress,
     };
     let mut backoff = Backoff::new(settings.backoff_min, settings.backoff_max);
     let (mut total, mut unlogged) = (0_u64, 0_u64);
@@ -421,6 +445,7 @@ pub fn run(store: &Store, settings: &Settings, stop: &AtomicBool) -> u64 {
                 }
             }
             Err(e) => {
+                lock(state.progress).last_error = Some(format!("{e:#}"));
                 let wait = backoff.next();
                 tracing::warn!(
                     receiver = settings.receiver.url,
@@ -434,23 +459,77 @@ pub fn run(store: &Store, settings: &Settings, stop: &AtomicBool) -> u64 {
     total
 }
 
+/// A forwarder's state for `/health`: whether it holds a connection, what it
+/// sent since it started, its last failure, and what it still has to send.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// The receiver's URL.
+    pub receiver: String,
+    /// Whether it holds a connection to the receiver.
+    pub connected: bool,
+    /// Findings sent since the collector started.
+    pub forwarded: u64,
+    /// Findings changed past the stored cursor: not yet taken by the receiver.
+    pub behind: u64,
+    /// Why the last attempt failed; cleared by the next batch sent.
+    pub last_error: Option<String>,
+}
+
+/// Reads a running forwarder's [`Status`]; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Watch {
+    receiver: String,
+    cursor: String,
+    progress: Arc<Mutex<Progress>>,
+}
+
+impl Watch {
+    /// The forwarder's status now; `behind` is counted from the stored cursor.
+    pub fn status(&self, store: &Store) -> Result<Status> {
+        let behind = views::findings_changed_count(store, &load_cursor(store, &self.cursor)?)?;
+        let progress = lock(&self.progress).clone();
+        Ok(Status {
+            receiver: self.receiver.clone(),
+            connected: progress.connected,
+            forwarded: progress.forwarded,
+            behind,
+            last_error: progress.last_error,
+        })
+    }
+}
+
 /// The forwarder's thread.
 pub struct Forwarder {
     stop: Arc<AtomicBool>,
     thread: JoinHandle<u64>,
+    watch: Watch,
 }
 
 impl Forwarder {
     /// Starts forwarding the findings of `store` per `settings`.
     pub fn spawn(store: Arc<Store>, settings: Settings) -> Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
+        let watch = Watch {
+            receiver: settings.receiver.url.clone(),
+            cursor: settings.cursor_name(),
+            progress: Arc::default(),
+        };
         let thread = {
-            let stop = stop.clone();
+            let (stop, progress) = (stop.clone(), watch.progress.clone());
             std::thread::Builder::new()
                 .name("faro-cef".to_owned())
-                .spawn(move || run(&store, &settings, &stop))?
+                .spawn(move || run(&store, &settings, &stop, &progress))?
         };
-        Ok(Self { stop, thread })
+        Ok(Self {
+            stop,
+            thread,
+            watch,
+        })
+    }
+
+    /// Reads its status while it runs.
+    pub fn watch(&self) -> Watch {
+        self.watch.clone()
     }
 
     /// Stops after the batch in flight; returns how many findings were sent.

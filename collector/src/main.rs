@@ -216,15 +216,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let tls = faro_collector::tls::server_config(&cert, &key, &client_ca)?;
             let cef = cef.settings()?;
             let store = Arc::new(Store::open_dir(&data)?);
-            let forwarder = cef
-                .map(|settings| {
-                    tracing::info!(
-                        receiver = settings.receiver.url(),
-                        "forwarding findings as CEF"
-                    );
-                    faro_collector::forward::Forwarder::spawn(store.clone(), settings)
-                })
-                .transpose()?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
@@ -236,14 +227,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     store,
                     tcp,
                     tls,
+                    cef,
                     faro_collector::server::shutdown_signal(),
                 )
                 .await
             });
-            if let Some(forwarder) = forwarder {
-                let n = forwarder.stop();
-                tracing::info!("{n} findings forwarded as CEF since start");
-            }
             served?;
         }
         Command::Assets { data, site, format } => {

@@ -1,4 +1,5 @@
-//! The HTTPS listener: mutual TLS, `POST /api/v1/summaries`, `GET /api/v1/health`.
+//! The HTTPS listener: mutual TLS, `POST /api/v1/summaries`, `GET /api/v1/health`;
+//! the writer, scorer and CEF forwarder threads it runs.
 //!
 //! Handshakes run in their own tasks (a slow or refused client holds up no
 //! other); verification runs on the blocking pool; one writer thread commits
@@ -26,6 +27,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
 use crate::api::error;
+use crate::forward;
 use crate::ingest::{self, Decision, Outcome, Prepared};
 use crate::store::Store;
 
@@ -46,17 +48,29 @@ type Reply = oneshot::Sender<Result<Decision, String>>;
 struct App {
     store: Arc<Store>,
     writer: std_mpsc::SyncSender<(Prepared, Reply)>,
+    cef: Option<forward::Watch>,
 }
 
 /// Serves `store` on `tcp` with `tls` until `shutdown` completes, then lets
-/// requests in flight finish.
+/// requests in flight finish; forwards findings as CEF meanwhile if `cef`
+/// names a receiver.
 pub async fn serve(
     store: Arc<Store>,
     tcp: TcpListener,
     tls: Arc<ServerConfig>,
+    cef: Option<forward::Settings>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let local = tcp.local_addr()?;
+    let forwarder = cef
+        .map(|settings| {
+            tracing::info!(
+                receiver = settings.receiver.url(),
+                "forwarding findings as CEF"
+            );
+            forward::Forwarder::spawn(store.clone(), settings)
+        })
+        .transpose()?;
     let (writer, jobs) = std_mpsc::sync_channel::<(Prepared, Reply)>(4 * MAX_BATCH);
     let writer_store = store.clone();
     let writer_thread = std::thread::Builder::new()
@@ -73,7 +87,11 @@ pub async fn serve(
 
     let (conns_tx, conns_rx) = mpsc::channel(64);
     let acceptor = tokio::spawn(accept_loop(tcp, TlsAcceptor::from(tls), conns_tx));
-    let app = App { store, writer };
+    let app = App {
+        store,
+        writer,
+        cef: forwarder.as_ref().map(forward::Forwarder::watch),
+    };
     let api = crate::api::router(app.store.clone());
     let router = Router::new()
         .route("/api/v1/summaries", post(post_summary))
@@ -96,6 +114,12 @@ pub async fn serve(
     let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
     scoring_stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let _ = tokio::task::spawn_blocking(move || scorer.join()).await;
+    if let Some(forwarder) = forwarder {
+        let n = tokio::task::spawn_blocking(move || forwarder.stop())
+            .await
+            .unwrap_or(0);
+        tracing::info!("{n} findings forwarded as CEF since start");
+    }
     tracing::info!("stopped");
     Ok(result?)
 }
@@ -130,7 +154,7 @@ impl Background {
         let tcp = TcpListener::bind("127.0.0.1:0").await?;
         let addr = tcp.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let done = tokio::spawn(serve(store.clone(), tcp, tls, async {
+        let done = tokio::spawn(serve(store.clone(), tcp, tls, None, async {
             let _ = stopped.await;
         }));
         Ok(Self {
@@ -317,6 +341,16 @@ async fn post_summary(
     }
 }
 
+/// What `/api/v1/health` answers.
+#[derive(serde::Serialize)]
+struct Health {
+    status: &'static str,
+    /// Summaries stored but not merged yet.
+    unmerged: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cef: Option<forward::Status>,
+}
+
 /// Answers a sensor (client certificate) or an API client (token) only.
 async fn health(
     State(app): State<App>,
@@ -336,13 +370,16 @@ async fn health(
             );
         }
     }
-    let store = app.store.clone();
-    match tokio::task::spawn_blocking(move || store.unmerged()).await {
-        Ok(Ok(unmerged)) => (
-            StatusCode::OK,
-            axum::Json(serde_json::json!({ "status": "ok", "unmerged": unmerged })),
-        )
-            .into_response(),
+    let (store, cef) = (app.store.clone(), app.cef.clone());
+    let report = move || -> Result<Health> {
+        Ok(Health {
+            status: "ok",
+            unmerged: store.unmerged()?,
+            cef: cef.map(|cef| cef.status(&store)).transpose()?,
+        })
+    };
+    match tokio::task::spawn_blocking(report).await {
+        Ok(Ok(report)) => (StatusCode::OK, axum::Json(report)).into_response(),
         Ok(Err(e)) => crate::api::server_error(Some(&e)),
         Err(_) => crate::api::server_error(None),
     }

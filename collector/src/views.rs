@@ -474,6 +474,22 @@ impl ChangedFinding {
     }
 }
 
+/// Findings changed after a cursor (`?1`, `?2`): one rule for the forwarder's
+/// batches and its backlog.
+const CHANGED_AFTER: &str = "(updated_at, id) > (?1, ?2)";
+
+/// How many findings changed after `after`: what a forwarder at that
+/// cursor still has to send.
+pub fn findings_changed_count(store: &Store, after: &ChangeCursor) -> Result<u64> {
+    let sql = format!("SELECT count(*) FROM findings WHERE {CHANGED_AFTER}");
+    store.read(|conn| {
+        let n: i64 = conn.query_row(&sql, rusqlite::params![after.updated_at, after.id], |r| {
+            r.get(0)
+        })?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    })
+}
+
 /// Up to `limit` findings changed after `after` and strictly before `before`
 /// (an RFC 3339 time), in change order (`updated_at`, then id: the
 /// `findings_updated` index).
@@ -485,7 +501,7 @@ pub fn findings_changed(
 ) -> Result<Vec<ChangedFinding>> {
     let sql = format!(
         "SELECT {FINDING_FIELDS}, updated_at, updated_by FROM findings
-         WHERE (updated_at, id) > (?1, ?2) AND updated_at < ?3
+         WHERE {CHANGED_AFTER} AND updated_at < ?3
          ORDER BY updated_at, id LIMIT ?4"
     );
     store.read(|conn| {

@@ -2,7 +2,8 @@
 //! replays a plant speaking all four protocols to a collector; the API lists
 //! what the sensor's own `analyze` saw, scored and ranked, page by page; the
 //! filters agree with each other; triage needs its scope and is recorded;
-//! nothing answers without a token.
+//! nothing answers without a token. `/health` shows the CEF forwarder
+//! waiting for its receiver, then caught up.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,14 +12,16 @@
 )]
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use faro_collector::client::Client;
 use faro_collector::tls;
-use faro_e2e::plant::{Plant, finish, ok, stop};
-use faro_e2e::{analyze_json, binary, capgen, collector};
+use faro_e2e::plant::{Plant, finish, free_port, ok, stop};
+use faro_e2e::{analyze_json, binary, capgen, collector, workspace_root};
 use serde_json::Value;
 
 /// Every item of a paged list, following `next_cursor`; asserts that each
@@ -45,6 +48,28 @@ async fn all_pages(client: &mut Client, path: &str, limit: usize) -> Vec<Value> 
 /// A finding's identity as both `analyze` and the API write it.
 fn finding_key(f: &Value) -> String {
     format!("{} {} {}", f["rule"], f["asset"], f["edge"])
+}
+
+/// A client of the plant's collector API, with `token` if given.
+async fn api_client(plant: &Plant, token: Option<&str>) -> Client {
+    let tls = tls::client_config(Path::new(&plant.path("certs/ca.pem")), None).unwrap();
+    let addr = format!("127.0.0.1:{}", plant.port).parse().unwrap();
+    Client::connect(addr, tls).await.unwrap().with_token(token)
+}
+
+/// Waits until every stored summary is merged and the site `sample` scored
+/// (the collector's scorer runs every 2 s); returns the site's exposure.
+async fn merged_and_scored(c: &mut Client) -> Value {
+    c.wait_merged(Duration::from_secs(10)).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, json) = c.get_json("/api/v1/exposure/sample").await.unwrap();
+        if status == 200 {
+            return json;
+        }
+        assert!(Instant::now() < deadline, "no exposure score: {json}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 fn token(plant: &Plant, name: &str, scope: &str) -> String {
@@ -117,16 +142,9 @@ fn the_api_serves_a_replayed_plant_scored_ranked_and_paged() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let tls = tls::client_config(Path::new(&plant.path("certs/ca.pem")), None).unwrap();
-        let addr = format!("127.0.0.1:{}", plant.port).parse().unwrap();
         let connect = |token: Option<String>| {
-            let tls = tls.clone();
-            async move {
-                Client::connect(addr, tls)
-                    .await
-                    .unwrap()
-                    .with_token(token.as_deref())
-            }
+            let plant = &plant;
+            async move { api_client(plant, token.as_deref()).await }
         };
 
         // Without a token, or with a made-up one, nothing answers.
@@ -139,17 +157,7 @@ fn the_api_serves_a_replayed_plant_scored_ranked_and_paged() {
         }
 
         let mut c = connect(Some(read.clone())).await;
-        c.wait_merged(Duration::from_secs(10)).await.unwrap();
-        // The collector's scorer runs every 2 s.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let exposure = loop {
-            let (status, json) = c.get_json("/api/v1/exposure/sample").await.unwrap();
-            if status == 200 {
-                break json;
-            }
-            assert!(Instant::now() < deadline, "no exposure score: {json}");
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        };
+        let exposure = merged_and_scored(&mut c).await;
         let score = exposure["score"].as_u64().unwrap();
         assert!(score > 0 && score <= 100, "{exposure}");
         assert!(
@@ -295,4 +303,102 @@ fn the_api_serves_a_replayed_plant_scored_ranked_and_paged() {
         );
     });
     stop(serving);
+}
+
+/// Polls `/health` until `done` holds for its `cef` part; returns that part.
+async fn cef_health(c: &mut Client, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    // The forwarder's backoff doubles up to a minute while the receiver is away.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let (status, health) = c.get_json("/api/v1/health").await.unwrap();
+        assert_eq!(status, 200, "{health}");
+        if done(&health["cef"]) {
+            return health["cef"].clone();
+        }
+        assert!(Instant::now() < deadline, "{what}: {health}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[test]
+fn health_shows_the_cef_forwarder_waiting_for_its_receiver_then_caught_up() {
+    let plant = Plant::new("api-cef", 10, "");
+    let syslog = format!("127.0.0.1:{}", free_port());
+    let serving = Command::new(binary("faro-collector"))
+        .args(plant.serve_args())
+        .args(["--cef-syslog", &format!("tcp://{syslog}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let capture = workspace_root().join("samples/plant-modbus.pcap");
+    let sensor = Command::new(binary("faro-sensor"))
+        .args(["run", "--config", &plant.path("faro.toml"), "--pcap"])
+        .arg(&capture)
+        .args(["--state", &plant.path("state"), "--drain", "60"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (code, log) = finish(sensor, Duration::from_secs(120));
+    assert_eq!(code, Some(0), "{log}");
+    let read = token(&plant, "monitoring", "read");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut c = api_client(&plant, Some(&read)).await;
+        // Scored first, so that no priority change comes after the catch-up.
+        merged_and_scored(&mut c).await;
+        let ids: BTreeSet<String> = all_pages(&mut c, "/api/v1/findings", 100)
+            .await
+            .iter()
+            .map(|f| f["id"].to_string())
+            .collect();
+        let findings = ids.len();
+        assert!(findings > 0, "the sample raises findings");
+
+        // Nobody listens: every finding waits, and the health says why.
+        let waiting = cef_health(&mut c, "the refused connection", |cef| {
+            cef["last_error"].is_string()
+        })
+        .await;
+        assert_eq!(waiting["receiver"], format!("tcp://{syslog}"));
+        assert_eq!(waiting["connected"], false, "{waiting}");
+        assert_eq!(waiting["forwarded"], 0, "{waiting}");
+        assert_eq!(waiting["behind"], findings, "{waiting}");
+
+        // The receiver comes up: everything goes, nothing is left behind.
+        let listener = TcpListener::bind(&syslog).unwrap();
+        let received = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut bytes = Vec::new();
+            let mut chunk = [0_u8; 4096];
+            while let Ok(n @ 1..) = conn.read(&mut chunk) {
+                bytes.extend_from_slice(&chunk[..n]);
+            }
+            bytes
+        });
+        let caught_up = cef_health(&mut c, "catching up", |cef| {
+            cef["behind"] == 0 && cef["connected"] == true
+        })
+        .await;
+        assert!(caught_up["last_error"].is_null(), "{caught_up}");
+        let forwarded = caught_up["forwarded"].as_u64().unwrap();
+        // A late rescore may send a finding again with its new priority.
+        assert!(forwarded >= findings as u64, "{caught_up}");
+        stop(serving);
+        let bytes = received.join().unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        let sent: BTreeSet<String> = text
+            .split(" externalId=")
+            .skip(1)
+            .map(|rest| rest.split(' ').next().unwrap().to_owned())
+            .collect();
+        assert_eq!(sent, ids, "every finding reached the receiver");
+        assert!(text.matches("CEF:0|Faro|").count() as u64 >= forwarded);
+    });
 }
