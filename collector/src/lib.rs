@@ -7,6 +7,7 @@ pub mod client;
 pub mod export;
 pub mod exposure;
 pub mod forward;
+pub mod intel;
 pub mod ingest;
 pub mod report;
 pub mod rescore;
