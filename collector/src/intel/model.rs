@@ -166,3 +166,34 @@ pub struct SourceStatus {
     /// When this source was last imported (collector clock, RFC 3339).
     pub imported_at: String,
 }
+
+/// How sure a match of an advisory to an asset is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// Version unknown on the asset, a range of all versions, or a range
+    /// the evaluator could not read (its text is shown).
+    Possible,
+    /// The product name matched and the version is in range.
+    Likely,
+    /// A model (order) number matched and the version is in range.
+    Confirmed,
+}
+
+impl Confidence {
+    /// Every confidence, lowest first.
+    pub const ALL: [Confidence; 3] = [
+        Confidence::Possible,
+        Confidence::Likely,
+        Confidence::Confirmed,
+    ];
+
+    /// The name used in output and filters.
+    pub fn name(self) -> &'static str {
+        match self {
+            Confidence::Possible => "possible",
+            Confidence::Likely => "likely",
+            Confidence::Confirmed => "confirmed",
+        }
+    }
+}
