@@ -1144,6 +1144,7 @@ mod tests {
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
             protocols: Vec::new(),
             identity: BTreeMap::new(),
+            identity_sources: BTreeMap::new(),
             posture: BTreeMap::new(),
             first_seen: "2025-01-01T00:00:00Z".to_owned(),
             last_seen: "2025-01-01T01:00:00Z".to_owned(),

@@ -31,6 +31,7 @@ pub fn summary(
                 ("firmware".to_owned(), "V3.2.6".to_owned()),
                 ("serial".to_owned(), format!("S C-X4U{i:08}")),
             ]),
+            identity_sources: BTreeMap::new(),
             posture: BTreeMap::from([
                 ("cpu_mode".to_owned(), "run".to_owned()),
                 ("protection_level".to_owned(), "1".to_owned()),

@@ -102,6 +102,7 @@ pub mod dnp3;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod identity;
 pub mod modbus;
 pub mod opcua;
 pub mod s7;

@@ -32,6 +32,12 @@ fn summary(sequence: u64) -> Summary {
             roles: vec!["plc".to_owned()],
             protocols: vec!["s7comm".to_owned()],
             identity: BTreeMap::from([("vendor".to_owned(), "Siemens".to_owned())]),
+            identity_sources: BTreeMap::from([(
+                "vendor".to_owned(),
+                faro_protocols::identity::IdentitySource::S7SzlModuleIdentification
+                    .name()
+                    .to_owned(),
+            )]),
             posture: BTreeMap::new(),
             first_seen: "2025-01-01T00:00:01Z".to_owned(),
             last_seen: "2025-01-01T00:04:59Z".to_owned(),
@@ -272,6 +278,27 @@ fn summary_refuses_unknown_fields() {
     let mut value = serde_json::to_value(summary(3)).unwrap();
     value["edges"][0]["bytes"] = serde_json::json!(1);
     assert!(serde_json::from_value::<Summary>(value).is_err());
+}
+
+#[test]
+fn identity_sources_are_optional_and_round_trip() {
+    let with = summary(3);
+    let value = serde_json::to_value(&with).unwrap();
+    assert_eq!(
+        value["assets"][0]["identity_sources"]["vendor"],
+        "s7:szl-0x0011"
+    );
+    assert_eq!(serde_json::from_value::<Summary>(value).unwrap(), with);
+    // A summary of a sensor from before provenance has no such member.
+    let mut older = with.clone();
+    older.assets[0].identity_sources.clear();
+    let mut value = serde_json::to_value(&older).unwrap();
+    assert!(value["assets"][0].get("identity_sources").is_none());
+    value["assets"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("identity_sources");
+    assert_eq!(serde_json::from_value::<Summary>(value).unwrap(), older);
 }
 
 proptest! {

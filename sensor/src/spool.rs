@@ -525,6 +525,7 @@ mod tests {
                 ("note".to_owned(), note.to_owned()),
                 ("pad".to_owned(), "x".repeat(pad)),
             ]),
+            identity_sources: BTreeMap::new(),
             posture: BTreeMap::new(),
             first_seen: "2024-01-01T00:00:00Z".to_owned(),
             last_seen: "2024-01-01T00:00:00Z".to_owned(),

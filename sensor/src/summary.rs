@@ -125,6 +125,7 @@ fn asset_delta(asset: &AssetReport) -> AssetDelta {
         roles: asset.roles.iter().map(|r| (*r).to_owned()).collect(),
         protocols: asset.protocols.iter().map(|p| (*p).to_owned()).collect(),
         identity: asset.identity.clone(),
+        identity_sources: Default::default(),
         posture: asset.posture.clone(),
         first_seen: asset.first_seen.clone(),
         last_seen: asset.last_seen.clone(),

@@ -49,6 +49,11 @@ pub struct AssetDelta {
     pub protocols: Vec<String>,
     /// Identity the device disclosed (vendor, model, firmware, serial, …).
     pub identity: BTreeMap<String, String>,
+    /// For each attribute of [`Self::identity`], the message it came from:
+    /// a name of [`crate::identity::IdentitySource`] (`s7:szl-0x0011`,
+    /// `modbus:fc43-14`, `oui`, …). Absent in summaries of older sensors.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub identity_sources: BTreeMap<String, String>,
     /// Security posture (CPU mode, protection level, …).
     pub posture: BTreeMap<String, String>,
     /// RFC 3339.
@@ -268,6 +273,7 @@ mod tests {
             roles: vec!["plc".to_owned()],
             protocols: vec!["modbus".to_owned()],
             identity: BTreeMap::new(),
+            identity_sources: BTreeMap::new(),
             posture: BTreeMap::new(),
             first_seen: "2024-01-01T00:00:00Z".to_owned(),
             last_seen: last_seen.to_owned(),
