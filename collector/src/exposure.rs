@@ -19,6 +19,7 @@ use faro_protocols::uplink::{AssetDelta, EdgeDelta, FindingDelta, ZoneRef};
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::finding_subject;
+use crate::intel::model::Confidence;
 use crate::store::Merged;
 
 /// Most evidence entries listed per factor; the detail gives the full counts.
@@ -49,6 +50,9 @@ pub enum FactorKind {
     /// Configuration that weakens the asset (unprotected CPU, insecure
     /// endpoints, weak certificates).
     ExposedConfiguration,
+    /// Advisories matched to the asset's identity: KEV first, then EPSS,
+    /// then CVSS, weighted by the match's confidence and the asset's reachability.
+    KnownVulnerabilities,
     /// Of a zone or site: the score of its most exposed asset.
     PeakAsset,
     /// Of a zone or site: how many of its other assets are exposed too.
@@ -57,12 +61,13 @@ pub enum FactorKind {
 
 impl FactorKind {
     /// The asset factors, in output order.
-    pub const ASSET: [FactorKind; 5] = [
+    pub const ASSET: [FactorKind; 6] = [
         FactorKind::Criticality,
         FactorKind::Reachability,
         FactorKind::UnauthenticatedControl,
         FactorKind::DangerousFunction,
         FactorKind::ExposedConfiguration,
+        FactorKind::KnownVulnerabilities,
     ];
 
     /// The name used in output.
@@ -73,13 +78,15 @@ impl FactorKind {
             FactorKind::UnauthenticatedControl => "unauthenticated_control",
             FactorKind::DangerousFunction => "dangerous_function",
             FactorKind::ExposedConfiguration => "exposed_configuration",
+            FactorKind::KnownVulnerabilities => "known_vulnerabilities",
             FactorKind::PeakAsset => "peak_asset",
             FactorKind::ExposedAssets => "exposed_assets",
         }
     }
 
-    /// The most points the factor contributes. The asset factors' ceilings
-    /// add up to 100, so an asset's score is the plain sum of its factors.
+    /// The most points the factor contributes. The ceilings of the five
+    /// factors read off the traffic add up to 100; known vulnerabilities can
+    /// add 20 more, and an asset's score is the sum, at most 100 (`capped`).
     pub fn ceiling(self) -> u32 {
         match self {
             FactorKind::Criticality => 30,
@@ -87,13 +94,16 @@ impl FactorKind {
             FactorKind::UnauthenticatedControl => 20,
             FactorKind::DangerousFunction => 20,
             FactorKind::ExposedConfiguration => 10,
+            FactorKind::KnownVulnerabilities => 20,
             FactorKind::PeakAsset => 100,
             FactorKind::ExposedAssets => 10,
         }
     }
 
     /// The factor a finding's `exposure` category feeds: none for `activity`
-    /// (worth knowing, not an exposure) or a category this build does not know.
+    /// (worth knowing, not an exposure), for `known_vulnerabilities` (the
+    /// factor weighs the matches themselves, [`VulnerabilityRisk`]), or for
+    /// a category this build does not know.
     fn of_finding(category: &str) -> Option<FactorKind> {
         match category {
             "unauthenticated_control" => Some(FactorKind::UnauthenticatedControl),
@@ -151,8 +161,12 @@ pub struct AssetExposure {
     pub ip: String,
     /// Its configured zone.
     pub zone: Option<String>,
-    /// 0 to 100: the sum of the factors' points.
+    /// 0 to 100: the sum of the factors' points, at most 100.
     pub score: u8,
+    /// The factors' points add up to more than 100 (only known
+    /// vulnerabilities can take them there), so the score is 100.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub capped: bool,
     /// The factors with points, in [`FactorKind::ASSET`] order.
     pub factors: Vec<Factor>,
 }
@@ -192,6 +206,75 @@ pub struct FindingPriority {
     pub asset_score: Option<u8>,
     /// 0 to 100 ([`finding_priority`]).
     pub priority: u8,
+}
+
+/// A known vulnerability matched to an asset, as the exposure model weighs
+/// it (the stored matches give these; see `docs/exposure.md`). Fractions are
+/// integers, so scores stay exact and reproducible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VulnerabilityRisk {
+    /// The asset's site.
+    pub site: String,
+    /// The asset's address.
+    pub ip: String,
+    /// The advisory's id (`ICSA-22-132-05`).
+    pub advisory: String,
+    /// The CVE, when the advisory gives one.
+    pub cve: Option<String>,
+    /// The CVE is in CISA's Known Exploited Vulnerabilities catalog.
+    pub kev: bool,
+    /// The CVE's EPSS percentile in thousandths (0–1000), when scored.
+    pub epss_percentile: Option<u16>,
+    /// The CVSS v3 base score in tenths (0–100), when given.
+    pub cvss: Option<u8>,
+    /// How sure the match is.
+    pub confidence: Confidence,
+}
+
+impl VulnerabilityRisk {
+    /// Points before weighting, and why: 20 for a KEV CVE; otherwise the
+    /// higher of the EPSS percentile's points (95th and up 12, 80th 8, 50th
+    /// 5, below 2) and the CVSS score's (9.0 and up 6, 7.0 4, 4.0 2, below
+    /// or none 1).
+    fn base_points(&self) -> (u32, String) {
+        if self.kev {
+            return (20, "KEV".to_owned());
+        }
+        let epss = self.epss_percentile.map(|p| {
+            let points = match p {
+                950.. => 12,
+                800.. => 8,
+                500.. => 5,
+                _ => 2,
+            };
+            (points, format!("EPSS {}th percentile", p / 10))
+        });
+        let cvss = match self.cvss {
+            Some(score) => {
+                let points = match score {
+                    90.. => 6,
+                    70.. => 4,
+                    40.. => 2,
+                    _ => 1,
+                };
+                (points, format!("CVSS {}.{}", score / 10, score % 10))
+            }
+            None => (1, "no CVSS".to_owned()),
+        };
+        match epss {
+            Some(epss) if epss.0 >= cvss.0 => epss,
+            _ => cvss,
+        }
+    }
+}
+
+/// Percent a match counts by its confidence.
+fn confidence_weight(confidence: Confidence) -> u32 {
+    match confidence {
+        Confidence::Confirmed => 100,
+        Confidence::Likely => 60,
+        Confidence::Possible => 20,
+    }
 }
 
 /// One site's exposure: the site, its zones, its assets, its findings ranked.
@@ -245,7 +328,24 @@ pub fn score_site(
     edges: &[Merged<EdgeDelta>],
     findings: &[Merged<FindingDelta>],
 ) -> SiteExposure {
-    let index = Index::new(site, assets.iter(), edges.iter(), findings.iter());
+    score_site_with(site, assets, edges, findings, &[])
+}
+
+/// [`score_site`] with the known vulnerabilities matched to the site's assets.
+pub fn score_site_with(
+    site: &str,
+    assets: &[Merged<AssetDelta>],
+    edges: &[Merged<EdgeDelta>],
+    findings: &[Merged<FindingDelta>],
+    vulnerabilities: &[VulnerabilityRisk],
+) -> SiteExposure {
+    let index = Index::new(
+        site,
+        assets.iter(),
+        edges.iter(),
+        findings.iter(),
+        vulnerabilities.iter(),
+    );
 
     let mut by_score: Vec<(usize, AssetExposure)> = index
         .assets
@@ -344,6 +444,7 @@ pub fn score_asset(
     inbound: &[Merged<EdgeDelta>],
     peers: &[Merged<AssetDelta>],
     findings: &[Merged<FindingDelta>],
+    vulnerabilities: &[VulnerabilityRisk],
 ) -> AssetExposure {
     // Only the asset itself is scored, so only its own edges and findings
     // are indexed; the peers give their zones.
@@ -355,6 +456,7 @@ pub fn score_asset(
         findings
             .iter()
             .filter(|f| concerned_asset(&f.value) == Some(ip)),
+        vulnerabilities.iter().filter(|v| v.ip == ip),
     );
     // The asset went in first, so its id is 0.
     index.score(0, &asset.value)
@@ -380,6 +482,10 @@ struct Index<'a> {
     /// Findings about an address the inventory does not hold, or about
     /// nothing, one per (rule, subject).
     stray: Vec<&'a Merged<FindingDelta>>,
+    /// By asset id: its known vulnerabilities, a range of `risks`.
+    vulnerable: Vec<Range<usize>>,
+    /// Known vulnerabilities grouped by asset, one per (advisory, CVE).
+    risks: Vec<&'a VulnerabilityRisk>,
 }
 
 impl<'a> Index<'a> {
@@ -388,6 +494,7 @@ impl<'a> Index<'a> {
         assets: impl Iterator<Item = &'a Merged<AssetDelta>>,
         edges: impl Iterator<Item = &'a Merged<EdgeDelta>>,
         findings: impl Iterator<Item = &'a Merged<FindingDelta>>,
+        vulnerabilities: impl Iterator<Item = &'a VulnerabilityRisk>,
     ) -> Index<'a> {
         let mut ids: HashMap<&'a str, usize> = HashMap::new();
         let mut latest: Vec<&'a Merged<AssetDelta>> = Vec::new();
@@ -433,6 +540,20 @@ impl<'a> Index<'a> {
         stray.sort_unstable_by(newest_first);
         stray.dedup_by(|next, kept| same_key(next, kept));
 
+        let matched: Vec<(usize, &'a VulnerabilityRisk)> = vulnerabilities
+            .filter(|v| v.site == site)
+            .filter_map(|v| Some((*ids.get(v.ip.as_str())?, v)))
+            .collect();
+        fn risk_key<'v>(v: &&'v VulnerabilityRisk) -> (&'v str, Option<&'v str>) {
+            (v.advisory.as_str(), v.cve.as_deref())
+        }
+        let (vulnerable, risks) = grouped(
+            latest.len(),
+            matched,
+            |a, b| risk_key(a).cmp(&risk_key(b)).then_with(|| risk_order(a, b)),
+            |a, b| risk_key(a) == risk_key(b),
+        );
+
         Index {
             assets: latest,
             ids,
@@ -441,6 +562,8 @@ impl<'a> Index<'a> {
             concerning,
             findings,
             stray,
+            vulnerable,
+            risks,
         }
     }
 
@@ -510,13 +633,19 @@ impl<'a> Index<'a> {
         ] {
             factors.extend(from_findings(factor, of(factor)));
         }
-        // The ceilings add up to 100, so the sum is the score; `min` only
-        // keeps the type's promise.
+        let risks = self.vulnerable.get(id).cloned().unwrap_or_default();
+        factors.extend(known_vulnerabilities(
+            self.risks.get(risks).unwrap_or_default(),
+            Reach::of(&paths),
+        ));
+        // The traffic's five ceilings add up to 100: only known
+        // vulnerabilities can take the sum past it.
         let total: u32 = factors.iter().map(|f| u32::from(f.points)).sum();
         AssetExposure {
             ip: asset.ip.clone(),
             zone: asset.zone.as_ref().map(|z| z.name.clone()),
             score: to_score(total.min(100)),
+            capped: total > 100,
             factors,
         }
     }
@@ -1058,6 +1187,112 @@ fn reachability<'r>(
         .take(MAX_EVIDENCE)
         .collect();
     (raw > 0).then(|| Factor::new(FactorKind::Reachability, raw, detail, evidence))
+}
+
+/// How reachable an asset is, as the known-vulnerabilities factor weighs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// Reached from a non-private address, from outside the zones, or from a
+    /// higher Purdue level: 100 %.
+    LowerTrust,
+    /// Reached only from its own zone or another zone not above it: 75 %.
+    Peers,
+    /// No initiator seen: 50 %.
+    Unreached,
+}
+
+impl Reach {
+    fn of(paths: &[(Path, &str, Option<&ZoneRef>)]) -> Reach {
+        match paths.iter().map(|(path, ..)| *path).max() {
+            None => Reach::Unreached,
+            Some(Path::SameZone | Path::OtherZone) => Reach::Peers,
+            Some(_) => Reach::LowerTrust,
+        }
+    }
+
+    fn weight(self) -> u32 {
+        match self {
+            Reach::LowerTrust => 100,
+            Reach::Peers => 75,
+            Reach::Unreached => 50,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Reach::LowerTrust => "reached from lower trust",
+            Reach::Peers => "reached from its peers only",
+            Reach::Unreached => "no initiator seen",
+        }
+    }
+}
+
+/// Orders one asset's matches most weighty first: KEV, then EPSS
+/// percentile, then CVSS, then confidence, then by advisory and CVE.
+fn risk_order(a: &VulnerabilityRisk, b: &VulnerabilityRisk) -> Ordering {
+    let weight = |v: &VulnerabilityRisk| {
+        Reverse((
+            v.base_points().0 * confidence_weight(v.confidence),
+            v.kev,
+            v.epss_percentile,
+            v.cvss,
+            v.confidence,
+        ))
+    };
+    weight(a)
+        .cmp(&weight(b))
+        .then_with(|| (&a.advisory, &a.cve).cmp(&(&b.advisory, &b.cve)))
+}
+
+/// The known-vulnerabilities factor: the weightiest match's points (base ×
+/// confidence × reachability, rounded half up), plus 1 for each other
+/// matched advisory. `None` without matches.
+fn known_vulnerabilities(risks: &[&VulnerabilityRisk], reach: Reach) -> Option<Factor> {
+    let mut sorted: Vec<&VulnerabilityRisk> = risks.to_vec();
+    sorted.sort_unstable_by(|a, b| risk_order(a, b));
+    let top = sorted.first()?;
+    let (base, why) = top.base_points();
+    let confidence = confidence_weight(top.confidence);
+    let weighted = (base * confidence * reach.weight() + 5_000) / 10_000;
+    let mut advisories: Vec<&str> = sorted
+        .iter()
+        .map(|v| v.advisory.as_str())
+        .filter(|a| *a != top.advisory)
+        .collect();
+    advisories.sort_unstable();
+    advisories.dedup();
+    let others = u32::try_from(advisories.len()).unwrap_or(u32::MAX);
+    let raw = weighted.max(1).saturating_add(others);
+    let name = top.cve.as_deref().unwrap_or("no CVE");
+    let mut detail = format!(
+        "{name} ({}): {why} {base} × {} {confidence} % × {} {} %",
+        top.advisory,
+        top.confidence.name(),
+        reach.name(),
+        reach.weight(),
+    );
+    if others > 0 {
+        let _ = write!(
+            detail,
+            " → {}; {others} more {} +{others}",
+            weighted.max(1),
+            plural(advisories.len(), "advisory", "advisories")
+        );
+    }
+    let evidence = sorted
+        .iter()
+        .take(MAX_EVIDENCE)
+        .map(|v| match &v.cve {
+            Some(cve) => format!("{} {cve}", v.advisory),
+            None => v.advisory.clone(),
+        })
+        .collect();
+    Some(Factor::new(
+        FactorKind::KnownVulnerabilities,
+        raw,
+        detail,
+        evidence,
+    ))
 }
 
 /// `name (Purdue level)`.
@@ -1691,10 +1926,197 @@ mod tests {
         }
     }
 
+    fn risk(
+        ip: &str,
+        advisory: &str,
+        cve: &str,
+        kev: bool,
+        epss: Option<u16>,
+        cvss: Option<u8>,
+        confidence: Confidence,
+    ) -> VulnerabilityRisk {
+        VulnerabilityRisk {
+            site: SITE.to_owned(),
+            ip: ip.to_owned(),
+            advisory: advisory.to_owned(),
+            cve: Some(cve.to_owned()),
+            kev,
+            epss_percentile: epss,
+            cvss,
+            confidence,
+        }
+    }
+
+    /// docs/exposure.md, "Known vulnerabilities": the worked example.
+    #[test]
+    fn known_vulnerabilities_match_the_documentation() {
+        let cell = || zone("cell-1", "1", "high");
+        let assets = vec![
+            asset(PLC, &["plc"], cell()),
+            asset(PLC2, &["plc"], cell()),
+            asset(HMI, &["modbus_client"], zone("supervisory", "2", "medium")),
+        ];
+        // PLC is polled from its own zone only; PLC2 from the zone above.
+        let edges = vec![
+            edge(PLC2, PLC, 502, "modbus"),
+            edge(HMI, PLC2, 502, "modbus"),
+        ];
+        let risks = vec![
+            // PLC: a KEV CVE matched by product name and version (likely),
+            // an EPSS 97th-percentile one and a CVSS 9.8 one of a version-less match.
+            risk(
+                PLC,
+                "ICSA-21-100-01",
+                "CVE-2021-0001",
+                true,
+                Some(310),
+                Some(75),
+                Confidence::Likely,
+            ),
+            risk(
+                PLC,
+                "ICSA-22-200-02",
+                "CVE-2022-0002",
+                false,
+                Some(975),
+                Some(53),
+                Confidence::Confirmed,
+            ),
+            risk(
+                PLC,
+                "ICSA-22-200-02",
+                "CVE-2022-0003",
+                false,
+                None,
+                Some(98),
+                Confidence::Possible,
+            ),
+            risk(
+                PLC,
+                "ICSA-23-300-03",
+                "CVE-2023-0004",
+                false,
+                None,
+                Some(98),
+                Confidence::Possible,
+            ),
+            // PLC2: one CVSS 9.8 CVE, order number and firmware matched (confirmed).
+            risk(
+                PLC2,
+                "ICSA-23-300-03",
+                "CVE-2023-0004",
+                false,
+                Some(420),
+                Some(98),
+                Confidence::Confirmed,
+            ),
+        ];
+        let site = score_site_with(SITE, &assets, &edges, &[], &risks);
+
+        let plc = factor(scored(&site, PLC), FactorKind::KnownVulnerabilities).unwrap();
+        assert_eq!(
+            (plc.points, plc.detail.as_str()),
+            (
+                11,
+                "CVE-2021-0001 (ICSA-21-100-01): KEV 20 × likely 60 % \
+                 × reached from its peers only 75 % → 9; 2 more advisories +2 = 11"
+            )
+        );
+        // KEV first, then EPSS, then CVSS.
+        assert_eq!(
+            plc.evidence,
+            [
+                "ICSA-21-100-01 CVE-2021-0001",
+                "ICSA-22-200-02 CVE-2022-0002",
+                "ICSA-22-200-02 CVE-2022-0003",
+                "ICSA-23-300-03 CVE-2023-0004",
+            ]
+        );
+        let plc2 = scored(&site, PLC2);
+        let known = factor(plc2, FactorKind::KnownVulnerabilities).unwrap();
+        assert_eq!(
+            (known.points, known.detail.as_str()),
+            (
+                6,
+                "CVE-2023-0004 (ICSA-23-300-03): CVSS 9.8 6 × confirmed 100 % \
+                 × reached from lower trust 100 % = 6"
+            )
+        );
+        // Zone criticality high 20, one initiator a level above 3, and 6.
+        assert_eq!(plc2.score, 29);
+        assert!(!plc2.capped);
+        // Without matches the factor is absent and nothing else moves.
+        let plain = score_site(SITE, &assets, &edges, &[]);
+        assert_eq!(scored(&plain, PLC2).score, 23);
+        assert!(factor(scored(&plain, PLC), FactorKind::KnownVulnerabilities).is_none());
+    }
+
+    #[test]
+    fn known_vulnerabilities_can_take_the_sum_past_100_and_the_score_says_capped() {
+        let assets = vec![known(
+            asset(PLC, &["plc"], None),
+            "Boiler PLC",
+            Some("critical"),
+            None,
+        )];
+        let edges: Vec<Merged<EdgeDelta>> = (0..3)
+            .map(|i| edge(&format!("198.51.100.{i}"), PLC, 502, "modbus"))
+            .collect();
+        let plc_edge = edges.first().unwrap();
+        let findings = vec![
+            on_edge(
+                "modbus.write",
+                "critical",
+                "unauthenticated_control",
+                plc_edge,
+            ),
+            on_edge(
+                "modbus.write_multiple",
+                "critical",
+                "unauthenticated_control",
+                plc_edge,
+            ),
+            on_edge(
+                "modbus.diagnostics",
+                "critical",
+                "dangerous_function",
+                plc_edge,
+            ),
+            on_edge("modbus.program", "critical", "dangerous_function", plc_edge),
+            on_asset("modbus.config", "critical", "exposed_configuration", PLC),
+        ];
+        let risks = [risk(
+            PLC,
+            "ICSA-21-100-01",
+            "CVE-2021-0001",
+            true,
+            None,
+            None,
+            Confidence::Confirmed,
+        )];
+        let site = score_site_with(SITE, &assets, &edges, &findings, &risks);
+        let plc = scored(&site, PLC);
+        assert_eq!(plc.score, 100);
+        assert!(plc.capped);
+        assert_eq!(points(plc, FactorKind::KnownVulnerabilities), 20);
+        let json = serde_json::to_value(plc).unwrap();
+        assert_eq!(json["capped"], true);
+        let uncapped =
+            serde_json::to_value(scored(&score_site(SITE, &assets, &edges, &findings), PLC))
+                .unwrap();
+        assert!(uncapped.get("capped").is_none(), "{uncapped}");
+    }
+
     #[test]
     fn factors_add_up_to_the_score_and_caps_are_noted() {
-        let ceilings: u32 = FactorKind::ASSET.iter().map(|k| k.ceiling()).sum();
-        assert_eq!(ceilings, 100);
+        // The traffic's factors fill 100; known vulnerabilities can add 20.
+        let traffic: u32 = FactorKind::ASSET
+            .iter()
+            .filter(|k| **k != FactorKind::KnownVulnerabilities)
+            .map(|k| k.ceiling())
+            .sum();
+        assert_eq!(traffic, 100);
+        assert_eq!(FactorKind::KnownVulnerabilities.ceiling(), 20);
 
         // Sixty internet initiators: far past reachability's ceiling.
         let edges: Vec<Merged<EdgeDelta>> = (0..60)
@@ -1962,12 +2384,12 @@ mod tests {
                 .cloned()
                 .collect();
             assert_eq!(
-                &score_asset(a, &inbound, &peers, &concerning),
+                &score_asset(a, &inbound, &peers, &concerning, &[]),
                 scored(&site, ip)
             );
             // A superset of the inputs does no harm.
             assert_eq!(
-                &score_asset(a, &edges, &assets, &findings),
+                &score_asset(a, &edges, &assets, &findings, &[]),
                 scored(&site, ip)
             );
         }
