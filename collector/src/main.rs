@@ -88,6 +88,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Vulnerability intelligence: imports CSAF advisories, KEV, EPSS; says what is loaded.
+    Intel {
+        #[command(subcommand)]
+        command: IntelCommand,
+    },
     /// Lists the sequences stored for a sensor.
     Summaries {
         /// The collector's data directory.
@@ -137,6 +142,34 @@ impl CefArgs {
             self.cef_facility,
         )))
     }
+}
+
+#[derive(Subcommand)]
+enum IntelCommand {
+    /// Imports files carried in: CSAF 2.0 advisories (files, directories, a ROLIE
+    /// feed with its files beside it), the CISA KEV catalog, an EPSS CSV (plain or
+    /// gzipped). Each `.sha512` beside a file is checked. Exit status 2 when any
+    /// document was not imported (the others are).
+    Import {
+        /// The collector's data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Files or directories to import.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// What is loaded: sources, counts, catalog and model versions, dates.
+    Status {
+        /// The collector's data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
 }
 
 #[derive(Subcommand)]
@@ -246,10 +279,47 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Token { command } => token(command)?,
+        Command::Intel { command } => return intel(command),
         Command::Summaries { data, sensor_id } => {
             let store = Store::open_dir(&data)?;
             for (seq, jws) in store.summaries(&sensor_id)? {
                 println!("{seq}\t{} bytes", jws.len());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn intel(command: IntelCommand) -> Result<ExitCode> {
+    use faro_collector::intel::{db, import};
+    match command {
+        IntelCommand::Import {
+            data,
+            paths,
+            format,
+        } => {
+            let store = Store::open_dir(&data)?;
+            let report = import::import(&store, &paths)?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Format::Table => print!("{report}"),
+            }
+            if !report.errors.is_empty() {
+                return Ok(ExitCode::from(2));
+            }
+        }
+        IntelCommand::Status { data, format } => {
+            let store = Store::open_dir(&data)?;
+            let (sources, generation) =
+                store.read(|conn| Ok((db::status(conn)?, db::generation(conn)?)))?;
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({ "sources": sources, "generation": generation })
+                    )?
+                ),
+                Format::Table => print!("{}", import::status_table(&sources, generation)),
             }
         }
     }
