@@ -1,1 +1,1112 @@
-//! (being written)
+//! Matching asset identities to advisories, precisely and honestly.
+//!
+//! An [`Index`] is built once from the advisories (and rebuilt when they
+//! change); [`Index::matches`] answers for one [`AssetIdentity`]. The walk
+//! follows the CSAF product tree: vendor → product name → model numbers →
+//! version.
+//!
+//! **Vendor.** Both sides go through [`vendor::keys`] (one alias table). A
+//! vendor taken only from the MAC OUI ([`AssetIdentity::vendor_hint`]) is
+//! weak: every confidence it leads to is lowered one step.
+//!
+//! **Model numbers** (`product_identification_helper.model_numbers`, and
+//! order numbers written in the product name, `SCALANCE X308-2 (6GK5308-2FL00-2AA3)`)
+//! are compared with the asset's model attributes, uppercase, spaces removed
+//! (`6ES7 214-1AG40-0XB0` = `6ES7214-1AG40-0XB0`), with `?` (one character)
+//! and `*` (any run) as wildcards. When the product lists model numbers and
+//! the asset reports one, the model numbers decide: no fallback to the name.
+//!
+//! **Product names** are matched on normalised tokens, not substrings. A
+//! product name is split into lowercase tokens (`-`, `.`, `_` removed inside
+//! a token: `S7-1200` → `s71200`; parenthesised remarks such as `(incl.
+//! SIPLUS variants)` or `(24V, ports on rear)` dropped); generic words
+//! (`family`, `series`, `cpu`, `firmware`, `and`, …), brand words
+//! (`SIMATIC`, `SIPLUS`, `Modicon`, `MELSEC`, …), the vendor's own words and
+//! version designators (`V16`, `V4.x`) are removed. What remains are the
+//! product's *required tokens*: every one must be among the asset's tokens
+//! (from its product, model and other names, and the product line its order
+//! number implies). A product with no required token (`SIMATIC`) never
+//! matches by name. So an S7-1200 (`SIMATIC S7-1200` derived from
+//! `6ES7 214-…`, `CPU 1214C DC/DC/DC`) matches `SIMATIC S7-1200 CPU family
+//! (incl. SIPLUS variants)` (required: `s71200`) but not `SIMATIC S7-1500
+//! CPU family` (`s71500`), `SIMATIC S7-1200 CPU 1212C` (`s71200`, `1212c`)
+//! or `SIPLUS S7-1200 CP 1243-1` (`s71200`, `cp`, `12431`); and an S7-1500
+//! does not match `SIMATIC S7-1500 Software Controller` (`software`, `controller`).
+//!
+//! **Version.** The product's version branch is evaluated by
+//! [`version`](super::version) against the asset's firmware.
+//!
+//! **Confidence.** `confirmed`: a model number matched and the firmware is
+//! in range; `likely`: the product name matched and the firmware is in
+//! range; `possible`: the asset reports no firmware, the range is all
+//! versions (CISA writes `vers:all/*` also where it does not know), the
+//! range text is unreadable or carries a condition the evaluator does not
+//! evaluate (the reason says which, the range text is shown).
+//!
+//! **Never matched**: a firmware outside the range; a product whose status
+//! for the vulnerability is `fixed` or `known_not_affected`, or that is not
+//! listed as affected; a firmware at or above every fixed version the
+//! product's `vendor_fix` remediations name (`Update to V4.6 or later
+//! version`). Nothing else is dropped.
+//!
+//! One [`Match`] per (advisory, CVE) per asset: the most confident product.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::identity::{AssetIdentity, Attr};
+use super::model::{Advisory, Confidence, Product, VersionKind, Vulnerability};
+use super::vendor;
+use super::version::{Containment, Range, Version};
+
+/// A matched CWE.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cwe {
+    /// `CWE-787`.
+    pub id: String,
+    /// Its name, when the advisory gives it.
+    pub name: Option<String>,
+}
+
+/// The CVSS v3 score of the vulnerability for the matched product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cvss {
+    /// Base score.
+    pub base_score: f64,
+    /// Vector string.
+    pub vector: String,
+}
+
+/// A remediation for the matched product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchRemediation {
+    /// `vendor_fix`, `mitigation`, `workaround`, `none_available`, `no_fix_planned`.
+    pub category: String,
+    /// The text as written.
+    pub details: String,
+    /// A link, when given.
+    pub url: Option<String>,
+    /// The fixed version the text states (`Update to V4.6 or later version` → `V4.6`).
+    pub fixed_version: Option<String>,
+}
+
+/// One identity field that matched one advisory field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The asset's identity attribute (`order_number`).
+    pub attribute: String,
+    /// Its value.
+    pub value: String,
+    /// The message it came from.
+    pub source: String,
+    /// The advisory field: `vendor`, `product_name`, `model_numbers`,
+    /// `product_version_range` or `product_version`.
+    pub field: String,
+    /// The advisory's value.
+    pub advisory_value: String,
+}
+
+/// An advisory's vulnerability matched to an asset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Match {
+    /// Advisory id (`ICSA-22-132-05`).
+    pub advisory: String,
+    /// Advisory version (revision).
+    pub advisory_version: String,
+    /// Advisory title.
+    pub title: String,
+    /// The vulnerability's CVE.
+    pub cve: Option<String>,
+    /// Its CWE.
+    pub cwe: Option<Cwe>,
+    /// Its CVSS v3 score for the product.
+    pub cvss: Option<Cvss>,
+    /// The product's vendor, as the advisory writes it.
+    pub vendor: String,
+    /// The product's vendor key (canonical).
+    pub vendor_key: String,
+    /// The product id (document-local).
+    pub product_id: String,
+    /// The product's full name.
+    pub product: String,
+    /// Remediations for the product.
+    pub remediations: Vec<MatchRemediation>,
+    /// How sure the match is.
+    pub confidence: Confidence,
+    /// Why it is no more than `possible`, when it is.
+    pub reason: Option<String>,
+    /// What matched what.
+    pub evidence: Vec<Evidence>,
+    /// The product's version branch text, as written.
+    pub range: Option<String>,
+}
+
+/// A product with what matching needs of it, precomputed.
+#[derive(Debug)]
+struct Entry {
+    advisory: usize,
+    product: Product,
+    vendor_keys: Vec<String>,
+    required: Vec<String>,
+    models: Vec<String>,
+    range: Option<Range>,
+    /// Per applicable vulnerability: the match template and the fixed versions stated.
+    vulnerabilities: Vec<(Match, Vec<Version>)>,
+}
+
+/// The advisories, indexed for matching.
+#[derive(Debug, Default)]
+pub struct Index {
+    entries: Vec<Entry>,
+    /// (vendor key, required token) → entries, each under one of its tokens.
+    by_token: HashMap<(String, String), Vec<usize>>,
+    /// vendor key → entries whose required tokens are all wildcard patterns.
+    by_vendor_wildcard: HashMap<String, Vec<usize>>,
+    /// The first four characters of a model number → entries.
+    by_model_prefix: HashMap<String, Vec<usize>>,
+    /// Entries with a model number wildcarded in its first four characters.
+    model_wildcards: Vec<usize>,
+    advisories: usize,
+}
+
+/// Words that never identify a product.
+const GENERIC: &[&str] = &[
+    "a",
+    "an",
+    "and",
+    "or",
+    "of",
+    "for",
+    "the",
+    "with",
+    "to",
+    "in",
+    "on",
+    "by",
+    "all",
+    "any",
+    "family",
+    "families",
+    "series",
+    "incl",
+    "including",
+    "variant",
+    "variants",
+    "version",
+    "versions",
+    "firmware",
+    "fw",
+    "cpu",
+    "cpus",
+    "controller",
+    "controllers",
+    "module",
+    "modules",
+    "device",
+    "devices",
+    "unit",
+    "units",
+    "model",
+    "models",
+    "product",
+    "products",
+    "type",
+    "types",
+    "related",
+    "based",
+    "prior",
+    "earlier",
+    "later",
+    "before",
+    "after",
+    "only",
+    "other",
+    "others",
+    "affected",
+    "system",
+    "systems",
+    "x",
+    "&",
+];
+
+/// Brand words: product lines too broad to identify a product.
+const BRANDS: &[&str] = &[
+    "simatic",
+    "siplus",
+    "siemens",
+    "modicon",
+    "schneider",
+    "electric",
+    "melsec",
+    "mitsubishi",
+    "allen",
+    "bradley",
+    "allenbradley",
+    "rockwell",
+    "automation",
+    "ruggedcom",
+    "ecostruxure",
+    "honeywell",
+    "omron",
+    "ge",
+    "abb",
+];
+
+/// Splits a name into compact lowercase tokens (`S7-1200` → `s71200`);
+/// parenthesised remarks after a space are dropped when `drop_remarks`.
+fn tokens(text: &str, drop_remarks: bool) -> Vec<String> {
+    let mut cleaned = String::with_capacity(text.len());
+    let mut depth = 0usize;
+    let mut previous = ' ';
+    for c in text.chars() {
+        if drop_remarks {
+            if c == '(' && (depth > 0 || previous == ' ') {
+                depth += 1;
+                previous = c;
+                continue;
+            }
+            if c == ')' && depth > 0 {
+                depth -= 1;
+                previous = c;
+                continue;
+            }
+            if depth > 0 {
+                previous = c;
+                continue;
+            }
+        }
+        cleaned.push(c);
+        previous = c;
+    }
+    cleaned
+        .split(|c: char| !(c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | '*' | '?')))
+        .map(|t| {
+            t.chars()
+                .filter(|c| !matches!(c, '-' | '.' | '_'))
+                .flat_map(char::to_lowercase)
+                .collect::<String>()
+        })
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// An asset's tokens: each compact token and its dash-separated prefixes
+/// (`EDS-405A-MM-SC` → `eds`, `eds405a`, `eds405amm`, `eds405ammsc`), so a
+/// model name carries the family name it extends.
+fn asset_name_tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for raw in text.split(|c: char| !(c.is_alphanumeric() || matches!(c, '-' | '.' | '_'))) {
+        let mut prefix = String::new();
+        for part in raw.split(['-', '.', '_']) {
+            prefix.extend(part.chars().flat_map(char::to_lowercase));
+            if !prefix.is_empty() && !out.contains(&prefix) {
+                out.push(prefix.clone());
+            }
+        }
+    }
+    out
+}
+
+/// A version designator in a name (`v16`, `v4x`, `v141`).
+fn is_version_token(token: &str) -> bool {
+    let mut chars = token.chars();
+    chars.next() == Some('v')
+        && chars.clone().next().is_some_and(|c| c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_digit() || c == 'x')
+}
+
+/// The tokens a product name requires of an asset.
+fn required_tokens(name: &str, vendor_words: &HashSet<String>) -> Vec<String> {
+    let all = tokens(name, true);
+    let mut out: Vec<String> = Vec::new();
+    let mut after_version_word = false;
+    for token in all {
+        let was_version_word = after_version_word;
+        after_version_word = matches!(token.as_str(), "version" | "versions" | "v");
+        if GENERIC.contains(&token.as_str())
+            || BRANDS.contains(&token.as_str())
+            || vendor_words.contains(&token)
+            || is_version_token(&token)
+            || (was_version_word && token.chars().all(|c| c.is_ascii_digit() || c == 'x'))
+            || token.chars().all(|c| c == '*' || c == '?')
+            || token.chars().count() < 2
+        {
+            continue;
+        }
+        if !out.contains(&token) {
+            out.push(token);
+        }
+    }
+    out
+}
+
+fn has_wildcard(text: &str) -> bool {
+    text.contains(['*', '?'])
+}
+
+/// `?` one character, `*` any run (iterative, no recursion).
+fn glob(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(&c) if c == '?' || Some(&c) == t.get(ti) => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p.get(pi..)
+        .is_some_and(|rest| rest.iter().all(|&c| c == '*'))
+}
+
+/// A model number compared uppercase without spaces.
+fn compact_model(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// Order-number-shaped words of a product name (`(6GK5308-2FL00-2AA3)`,
+/// `6ES7211-1AE40-0XB0`): a digit, then letters and digits in three dashed
+/// groups, 15 characters or more.
+fn order_numbers_in(name: &str) -> Vec<String> {
+    name.split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | ',' | ';' | '/'))
+        .filter(|w| {
+            w.len() >= 15
+                && w.chars().next().is_some_and(|c| c.is_ascii_digit())
+                && w.matches('-').count() == 2
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '?' | '*'))
+                && w.chars().any(|c| c.is_ascii_uppercase())
+        })
+        .map(compact_model)
+        .collect()
+}
+
+/// The version a remediation names as fixed: `Update to V4.6 or later
+/// version` → `V4.6`; `1756-EN4TR Series A: Update to 5.002 or later` →
+/// `5.002`; `Update firmware to version 2.14.0` → `2.14.0`. Only after
+/// "update/upgrade to", so `Update WinCC to V7.3` (another product) gives none.
+pub fn fixed_version(details: &str) -> Option<String> {
+    let lower = details.to_ascii_lowercase();
+    for phrase in [
+        "update to ",
+        "upgrade to ",
+        "updated to ",
+        "upgraded to ",
+        "update firmware to ",
+        "upgrade firmware to ",
+    ] {
+        let Some(at) = lower.find(phrase) else {
+            continue;
+        };
+        let mut after = details.get(at + phrase.len()..)?.trim_start();
+        for word in [
+            "firmware version ",
+            "software version ",
+            "version ",
+            "firmware ",
+            "the version ",
+        ] {
+            if after.to_ascii_lowercase().starts_with(word) {
+                after = after.get(word.len()..)?.trim_start();
+            }
+        }
+        let first = after.chars().next()?;
+        if !(first.is_ascii_digit()
+            || (matches!(first, 'v' | 'V')
+                && after
+                    .chars()
+                    .nth(1)
+                    .is_some_and(|c| c.is_ascii_digit() || c == ' ')))
+        {
+            continue;
+        }
+        let (_, rest) = Version::parse_prefix(after)?;
+        let used = (rest.as_ptr() as usize).saturating_sub(after.as_ptr() as usize);
+        let text = after
+            .get(..used)
+            .unwrap_or(after)
+            .trim()
+            .trim_end_matches(['.', ',', ';']);
+        if !text.is_empty() {
+            return Some(text.to_owned());
+        }
+    }
+    None
+}
+
+fn template(
+    advisory: &Advisory,
+    product: &Product,
+    vulnerability: &Vulnerability,
+    vendor_key: &str,
+) -> (Match, Vec<Version>) {
+    let applies = |ids: &[String]| ids.is_empty() || ids.contains(&product.id);
+    let remediations: Vec<MatchRemediation> = vulnerability
+        .remediations
+        .iter()
+        .filter(|r| applies(&r.products))
+        .map(|r| MatchRemediation {
+            category: r.category.clone(),
+            details: r.details.clone(),
+            url: r.url.clone(),
+            fixed_version: if r.category == "vendor_fix" {
+                fixed_version(&r.details)
+            } else {
+                None
+            },
+        })
+        .collect();
+    let fixes: Vec<Version> = remediations
+        .iter()
+        .filter_map(|r| r.fixed_version.as_deref().and_then(Version::parse))
+        .collect();
+    let cvss = vulnerability
+        .scores
+        .iter()
+        .find(|s| s.products.contains(&product.id))
+        .or_else(|| vulnerability.scores.iter().find(|s| s.products.is_empty()))
+        .map(|s| Cvss {
+            base_score: s.base_score,
+            vector: s.vector.clone(),
+        });
+    let matched = Match {
+        advisory: advisory.id.clone(),
+        advisory_version: advisory.version.clone(),
+        title: advisory.title.clone(),
+        cve: vulnerability.cve.clone(),
+        cwe: vulnerability.cwe.as_ref().map(|id| Cwe {
+            id: id.clone(),
+            name: vulnerability.cwe_name.clone(),
+        }),
+        cvss,
+        vendor: product.vendor.trim().to_owned(),
+        vendor_key: vendor_key.to_owned(),
+        product_id: product.id.clone(),
+        product: product.full_name.clone(),
+        remediations,
+        confidence: Confidence::Possible,
+        reason: None,
+        evidence: Vec::new(),
+        range: product.version.as_ref().map(|v| v.text.clone()),
+    };
+    (matched, fixes)
+}
+
+/// The product's name for matching: the product name branch, else the innermost family, else the full name.
+fn product_name(product: &Product) -> &str {
+    if !product.product_name.trim().is_empty() {
+        &product.product_name
+    } else if let Some(family) = product.families.last() {
+        family
+    } else {
+        &product.full_name
+    }
+}
+
+impl Index {
+    /// Indexes advisories.
+    pub fn new(advisories: &[Advisory]) -> Index {
+        let mut index = Index {
+            advisories: advisories.len(),
+            ..Index::default()
+        };
+        for (a, advisory) in advisories.iter().enumerate() {
+            for product in &advisory.products {
+                let applicable: Vec<&Vulnerability> = advisory
+                    .vulnerabilities
+                    .iter()
+                    .filter(|v| {
+                        v.affected.contains(&product.id)
+                            && !v.fixed.contains(&product.id)
+                            && !v.not_affected.contains(&product.id)
+                    })
+                    .collect();
+                if applicable.is_empty() {
+                    continue;
+                }
+                let vendor_keys = vendor::keys(&product.vendor);
+                let vendor_words: HashSet<String> = vendor_keys
+                    .iter()
+                    .flat_map(|k| k.split(' ').map(str::to_owned))
+                    .chain(tokens(&product.vendor, false))
+                    .collect();
+                let name = product_name(product);
+                let mut models: Vec<String> = product
+                    .model_numbers
+                    .iter()
+                    .map(|m| compact_model(m))
+                    .collect();
+                for number in order_numbers_in(name)
+                    .into_iter()
+                    .chain(order_numbers_in(&product.full_name))
+                {
+                    if !models.contains(&number) {
+                        models.push(number);
+                    }
+                }
+                let mut required = required_tokens(name, &vendor_words);
+                // An order number alone as the product name is a model number, not a name.
+                let name_models: Vec<String> = models
+                    .iter()
+                    .map(|m| m.to_lowercase().replace('-', ""))
+                    .collect();
+                required.retain(|t| !name_models.contains(t));
+                let vendor_key = vendor_keys.first().cloned().unwrap_or_default();
+                let vulnerabilities = applicable
+                    .iter()
+                    .map(|v| template(advisory, product, v, &vendor_key))
+                    .collect();
+                let entry = Entry {
+                    advisory: a,
+                    product: product.clone(),
+                    vendor_keys,
+                    required,
+                    models,
+                    range: product.version.as_ref().map(|v| Range::parse(&v.text)),
+                    vulnerabilities,
+                };
+                let id = index.entries.len();
+                // Under its longest plain token (the rarest, mostly), for each vendor key.
+                let key_token = entry
+                    .required
+                    .iter()
+                    .filter(|t| !has_wildcard(t))
+                    .max_by_key(|t| t.len())
+                    .cloned();
+                for vendor_key in &entry.vendor_keys {
+                    match &key_token {
+                        Some(token) => index
+                            .by_token
+                            .entry((vendor_key.clone(), token.clone()))
+                            .or_default()
+                            .push(id),
+                        None if !entry.required.is_empty() => index
+                            .by_vendor_wildcard
+                            .entry(vendor_key.clone())
+                            .or_default()
+                            .push(id),
+                        None => {}
+                    }
+                }
+                for model in &entry.models {
+                    let prefix: String = model.chars().take(4).collect();
+                    if has_wildcard(&prefix) {
+                        index.model_wildcards.push(id);
+                    } else {
+                        index.by_model_prefix.entry(prefix).or_default().push(id);
+                    }
+                }
+                index.entries.push(entry);
+            }
+        }
+        for list in index
+            .by_token
+            .values_mut()
+            .chain(index.by_model_prefix.values_mut())
+        {
+            list.dedup();
+        }
+        index.model_wildcards.dedup();
+        index
+    }
+
+    /// How many advisories and products (with an affected status) are indexed.
+    pub fn size(&self) -> (usize, usize) {
+        (self.advisories, self.entries.len())
+    }
+
+    /// The advisories' vulnerabilities that apply to `identity`, one per (advisory, CVE).
+    pub fn matches(&self, identity: &AssetIdentity) -> Vec<Match> {
+        // Vendor: announced, else the weak hint.
+        let (vendor_attr, weak) = match (&identity.vendor, &identity.vendor_hint) {
+            (Some(v), _) => (Some(v), false),
+            (None, Some(h)) => (Some(h), true),
+            (None, None) => (None, false),
+        };
+        let asset_vendor_keys: Vec<String> = vendor_attr
+            .map(|v| vendor::keys(&v.value))
+            .unwrap_or_default();
+        // Model numbers the asset reports.
+        let models: Vec<(&Attr, String)> = identity
+            .model
+            .iter()
+            .chain(identity.also.iter().filter(|a| {
+                matches!(
+                    a.attribute.as_str(),
+                    "order_number" | "product_code" | "model_name" | "product_and_model"
+                ) && !a.source.starts_with("derived from")
+            }))
+            .map(|a| (a, compact_model(&a.value)))
+            .filter(|(_, m)| m.len() >= 3)
+            .collect();
+        // Tokens of every name the asset gives.
+        let mut asset_tokens: HashMap<String, &Attr> = HashMap::new();
+        for attr in identity.names() {
+            for token in asset_name_tokens(&attr.value) {
+                asset_tokens.entry(token).or_insert(attr);
+            }
+        }
+        // Candidates: (entry, model evidence).
+        let mut candidates: Vec<(usize, Option<(&Attr, &str)>)> = Vec::new();
+        let mut seen: HashSet<usize> = HashSet::new();
+        for (attr, model) in &models {
+            let prefix: String = model.chars().take(4).collect();
+            let listed = self.by_model_prefix.get(&prefix).into_iter().flatten();
+            for &id in listed.chain(self.model_wildcards.iter()) {
+                let Some(entry) = self.entries.get(id) else {
+                    continue;
+                };
+                if seen.contains(&id) {
+                    continue;
+                }
+                let Some(advisory_model) = entry.models.iter().find(|m| glob(m, model)) else {
+                    continue;
+                };
+                // An announced vendor must agree; an unannounced one may not contradict.
+                if !asset_vendor_keys.is_empty()
+                    && !entry
+                        .vendor_keys
+                        .iter()
+                        .any(|k| asset_vendor_keys.contains(k))
+                {
+                    continue;
+                }
+                seen.insert(id);
+                candidates.push((id, Some((*attr, advisory_model.as_str()))));
+            }
+        }
+        for vendor_key in &asset_vendor_keys {
+            let by_token = asset_tokens
+                .keys()
+                .filter_map(|t| self.by_token.get(&(vendor_key.clone(), t.clone())))
+                .flatten();
+            let wildcard = self
+                .by_vendor_wildcard
+                .get(vendor_key)
+                .into_iter()
+                .flatten();
+            for &id in by_token.chain(wildcard) {
+                if seen.contains(&id) {
+                    continue;
+                }
+                let Some(entry) = self.entries.get(id) else {
+                    continue;
+                };
+                // The model numbers decide when both sides have them.
+                if !entry.models.is_empty() && !models.is_empty() {
+                    continue;
+                }
+                let all_present = entry.required.iter().all(|r| {
+                    if has_wildcard(r) {
+                        asset_tokens.keys().any(|t| glob(r, t))
+                    } else {
+                        asset_tokens.contains_key(r)
+                    }
+                });
+                if all_present {
+                    seen.insert(id);
+                    candidates.push((id, None));
+                }
+            }
+        }
+        let mut best: HashMap<(usize, String), Match> = HashMap::new();
+        for (id, model) in candidates {
+            let Some(entry) = self.entries.get(id) else {
+                continue;
+            };
+            self.evaluate(
+                entry,
+                identity,
+                vendor_attr,
+                weak,
+                model,
+                &asset_tokens,
+                &mut best,
+            );
+        }
+        let mut out: Vec<Match> = best.into_values().collect();
+        out.sort_by(|a, b| {
+            (&a.advisory, &a.cve, &a.product_id).cmp(&(&b.advisory, &b.cve, &b.product_id))
+        });
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn evaluate(
+        &self,
+        entry: &Entry,
+        identity: &AssetIdentity,
+        vendor_attr: Option<&Attr>,
+        weak: bool,
+        model: Option<(&Attr, &str)>,
+        asset_tokens: &HashMap<String, &Attr>,
+        best: &mut HashMap<(usize, String), Match>,
+    ) {
+        let firmware = identity.firmware.as_ref();
+        let firmware_version = firmware.and_then(|f| Version::parse(&f.value));
+        let (mut confidence, mut reason) = match (&entry.range, firmware) {
+            (None, _) => (
+                Confidence::Possible,
+                Some("the advisory gives no version for the product".to_owned()),
+            ),
+            (Some(_), None) => (
+                Confidence::Possible,
+                Some("the asset reports no firmware version".to_owned()),
+            ),
+            (Some(range), Some(f)) if range.is_all() => {
+                let _ = f;
+                (
+                    Confidence::Possible,
+                    Some("the advisory names all versions".to_owned()),
+                )
+            }
+            (Some(range), Some(f)) => match range.contains(&f.value) {
+                Containment::Out => return,
+                Containment::In => (
+                    if model.is_some() {
+                        Confidence::Confirmed
+                    } else {
+                        Confidence::Likely
+                    },
+                    None,
+                ),
+                Containment::Unknown(why) => (Confidence::Possible, Some(why)),
+            },
+        };
+        if weak {
+            confidence = match confidence {
+                Confidence::Confirmed => Confidence::Likely,
+                _ => Confidence::Possible,
+            };
+            reason = Some(match reason {
+                Some(r) => format!("{r}; the vendor is only the MAC OUI's"),
+                None => "the vendor is only the MAC OUI's".to_owned(),
+            });
+        }
+        let mut evidence = Vec::new();
+        if let Some(v) = vendor_attr {
+            evidence.push(Evidence {
+                attribute: v.attribute.clone(),
+                value: v.value.clone(),
+                source: v.source.clone(),
+                field: "vendor".to_owned(),
+                advisory_value: entry.product.vendor.trim().to_owned(),
+            });
+        }
+        match model {
+            Some((attr, advisory_model)) => evidence.push(Evidence {
+                attribute: attr.attribute.clone(),
+                value: attr.value.clone(),
+                source: attr.source.clone(),
+                field: "model_numbers".to_owned(),
+                advisory_value: advisory_model.to_owned(),
+            }),
+            None => {
+                // Each asset attribute that supplied a required token, once.
+                let mut shown: Vec<&str> = Vec::new();
+                for token in &entry.required {
+                    let attr = if has_wildcard(token) {
+                        asset_tokens
+                            .iter()
+                            .find(|(t, _)| glob(token, t))
+                            .map(|(_, a)| *a)
+                    } else {
+                        asset_tokens.get(token).copied()
+                    };
+                    if let Some(attr) = attr {
+                        if !shown.contains(&attr.attribute.as_str())
+                            || !shown.contains(&attr.value.as_str())
+                        {
+                            shown.push(&attr.attribute);
+                            shown.push(&attr.value);
+                            evidence.push(Evidence {
+                                attribute: attr.attribute.clone(),
+                                value: attr.value.clone(),
+                                source: attr.source.clone(),
+                                field: "product_name".to_owned(),
+                                advisory_value: product_name(&entry.product).to_owned(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        if let (Some(f), Some(branch)) = (firmware, &entry.product.version) {
+            evidence.push(Evidence {
+                attribute: f.attribute.clone(),
+                value: f.value.clone(),
+                source: f.source.clone(),
+                field: match branch.kind {
+                    VersionKind::Version => "product_version",
+                    VersionKind::Range => "product_version_range",
+                }
+                .to_owned(),
+                advisory_value: branch.text.clone(),
+            });
+        }
+        for (template, fixes) in &entry.vulnerabilities {
+            // Fixed: at or above every fixed version the vendor names for the product.
+            if let Some(version) = &firmware_version {
+                if !fixes.is_empty()
+                    && fixes
+                        .iter()
+                        .all(|fix| version.compare(fix) != std::cmp::Ordering::Less)
+                {
+                    continue;
+                }
+            }
+            let key = (
+                entry.advisory,
+                template
+                    .cve
+                    .clone()
+                    .unwrap_or_else(|| template.title.clone()),
+            );
+            if best.get(&key).is_some_and(|b| b.confidence >= confidence) {
+                continue;
+            }
+            let mut matched = template.clone();
+            matched.confidence = confidence;
+            matched.reason = reason.clone();
+            matched.evidence = evidence.clone();
+            best.insert(key, matched);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intel::model::{Remediation, Score, VersionBranch};
+
+    fn product(id: &str, vendor: &str, name: &str, range: &str, models: &[&str]) -> Product {
+        Product {
+            id: id.to_owned(),
+            vendor: vendor.to_owned(),
+            families: Vec::new(),
+            product_name: name.to_owned(),
+            full_name: name.to_owned(),
+            version: Some(VersionBranch {
+                kind: VersionKind::Range,
+                text: range.to_owned(),
+            }),
+            model_numbers: models.iter().map(|m| (*m).to_owned()).collect(),
+            cpe: None,
+        }
+    }
+
+    fn advisory(products: Vec<Product>, fix: Option<&str>) -> Advisory {
+        let ids: Vec<String> = products.iter().map(|p| p.id.clone()).collect();
+        Advisory {
+            id: "ICSA-00-000-00".to_owned(),
+            version: "1".to_owned(),
+            released: "2023-01-01T00:00:00Z".to_owned(),
+            title: "Test".to_owned(),
+            publisher: "CISA".to_owned(),
+            products,
+            vulnerabilities: vec![Vulnerability {
+                cve: Some("CVE-2023-0001".to_owned()),
+                cwe: Some("CWE-20".to_owned()),
+                cwe_name: Some("Improper Input Validation".to_owned()),
+                title: "t".to_owned(),
+                affected: ids.clone(),
+                scores: vec![Score {
+                    base_score: 7.5,
+                    vector: "CVSS:3.1/AV:N".to_owned(),
+                    products: ids.clone(),
+                }],
+                remediations: fix
+                    .map(|f| Remediation {
+                        category: "vendor_fix".to_owned(),
+                        details: f.to_owned(),
+                        products: ids.clone(),
+                        url: None,
+                    })
+                    .into_iter()
+                    .collect(),
+                ..Vulnerability::default()
+            }],
+        }
+    }
+
+    #[test]
+    fn tokens_and_required_tokens() {
+        assert_eq!(
+            tokens("SIMATIC S7-1200 CPU family (incl. SIPLUS variants)", true),
+            ["simatic", "s71200", "cpu", "family"]
+        );
+        let none = HashSet::new();
+        assert_eq!(
+            required_tokens("SIMATIC S7-1200 CPU family (incl. SIPLUS variants)", &none),
+            ["s71200"]
+        );
+        assert_eq!(
+            required_tokens("SIMATIC S7-1500 Software Controller", &none),
+            ["s71500", "software"]
+        );
+        assert_eq!(
+            required_tokens("SIMATIC NET PC Software V16", &none),
+            ["net", "pc", "software"]
+        );
+        assert!(required_tokens("SIMATIC", &none).is_empty());
+        assert_eq!(
+            required_tokens("MELSEC iQ-R Series R08PSFCPU Firmware", &none),
+            ["iqr", "r08psfcpu"]
+        );
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob("6ES7211-1?E40-0XB0", "6ES7211-1AE40-0XB0"));
+        assert!(glob("6ES7*-0XB0", "6ES7214-1AG40-0XB0"));
+        assert!(!glob("6ES7211-1?E40-0XB0", "6ES7211-1AE40-0XB1"));
+        assert!(glob("cs1dcpu**s", "cs1dcpu67s"));
+    }
+
+    #[test]
+    fn fixed_versions_from_remediation_text() {
+        assert_eq!(
+            fixed_version("Update to V4.6 or later version").as_deref(),
+            Some("V4.6")
+        );
+        assert_eq!(
+            fixed_version("1756-EN4TR Series A: Update to 5.002 or later").as_deref(),
+            Some("5.002")
+        );
+        assert_eq!(
+            fixed_version("Update to V14 SP1 Update 10 or later version").as_deref(),
+            Some("V14 SP1 Update 10")
+        );
+        assert_eq!(
+            fixed_version("Update firmware to version 2.14.0.").as_deref(),
+            Some("2.14.0")
+        );
+        assert_eq!(fixed_version("Update WinCC to V7.3 Upd 13"), None);
+        assert_eq!(fixed_version("Contact customer support"), None);
+    }
+
+    fn s7(order: &str, firmware: Option<&str>) -> AssetIdentity {
+        AssetIdentity::given(Some("Siemens"), None, Some(order), firmware)
+    }
+
+    #[test]
+    fn confidence_follows_what_matched() {
+        let index = Index::new(&[advisory(
+            vec![
+                product(
+                    "P1",
+                    "Siemens",
+                    "SIMATIC S7-1200 CPU family (incl. SIPLUS variants)",
+                    "vers:all/<V4.5.0",
+                    &[],
+                ),
+                product(
+                    "P2",
+                    "Siemens",
+                    "SIMATIC S7-1500 CPU 1515R-2 PN (6ES7515-2RM00-0AB0)",
+                    "vers:all/<V2.9.7",
+                    &["6ES7515-2RM00-0AB0"],
+                ),
+            ],
+            None,
+        )]);
+        let m = index.matches(&s7("6ES7 214-1AG40-0XB0", Some("V4.2.3")));
+        assert_eq!(m.len(), 1);
+        assert_eq!(m.first().map(|m| m.confidence), Some(Confidence::Likely));
+        assert!(
+            index
+                .matches(&s7("6ES7 214-1AG40-0XB0", Some("V4.5.0")))
+                .is_empty()
+        );
+        let m = index.matches(&s7("6ES7515-2RM00-0AB0", Some("V2.9.6")));
+        assert_eq!(m.first().map(|m| m.confidence), Some(Confidence::Confirmed));
+        assert_eq!(m.first().map(|m| m.product_id.as_str()), Some("P2"));
+        let m = index.matches(&s7("6ES7 515-2RM00-0AB0", None));
+        assert_eq!(m.first().map(|m| m.confidence), Some(Confidence::Possible));
+        // Another S7-1500 CPU does not match the 1515R by name: its order number decides.
+        assert!(
+            index
+                .matches(&s7("6ES7516-3AN01-0AB0", Some("V2.0")))
+                .is_empty()
+        );
+        // Another vendor's device with the same tokens does not match.
+        let other = AssetIdentity::given(
+            Some("Rockwell Automation"),
+            Some("S7-1200"),
+            None,
+            Some("V1.0"),
+        );
+        assert!(index.matches(&other).is_empty());
+    }
+
+    #[test]
+    fn a_fixed_firmware_is_not_matched_and_the_fix_is_stated() {
+        let index = Index::new(&[advisory(
+            vec![product("P1", "Moxa", "EDS-405A Series", "vers:all/*", &[])],
+            Some("Update to V3.9 or later version"),
+        )]);
+        let device = |fw: &str| {
+            AssetIdentity::given(
+                Some("Moxa Technologies Co., Ltd."),
+                Some("EDS-405A-MM-SC"),
+                None,
+                Some(fw),
+            )
+        };
+        assert!(index.matches(&device("V3.9")).is_empty());
+        let m = index.matches(&device("V3.8"));
+        assert_eq!(m.len(), 1, "{m:?}");
+        let m = m.first().unwrap_or_else(|| panic!("no match"));
+        assert_eq!(m.confidence, Confidence::Possible);
+        assert_eq!(
+            m.remediations
+                .first()
+                .and_then(|r| r.fixed_version.as_deref()),
+            Some("V3.9")
+        );
+        assert_eq!(m.cvss.as_ref().map(|c| c.base_score), Some(7.5));
+        let json = serde_json::to_value(m).unwrap_or_default();
+        assert_eq!(json["confidence"], "possible");
+    }
+
+    #[test]
+    fn not_affected_and_fixed_products_never_match() {
+        let mut a = advisory(
+            vec![product("P1", "WAGO", "PFC200", "<= 03.10.08", &[])],
+            None,
+        );
+        if let Some(v) = a.vulnerabilities.first_mut() {
+            v.not_affected = vec!["P1".to_owned()];
+        }
+        let index = Index::new(&[a]);
+        assert!(
+            index
+                .matches(&AssetIdentity::given(
+                    Some("WAGO"),
+                    Some("PFC200"),
+                    None,
+                    Some("03.00.00")
+                ))
+                .is_empty()
+        );
+    }
+}
