@@ -148,7 +148,7 @@ struct Entry {
     advisory: usize,
     product: Product,
     vendor_keys: Vec<String>,
-    required: Vec<String>,
+    required: Vec<Vec<String>>,
     models: Vec<String>,
     range: Option<Range>,
     /// Per applicable vulnerability: the match template and the fixed versions stated.
@@ -255,30 +255,12 @@ const BRANDS: &[&str] = &[
 
 /// Splits a name into compact lowercase tokens (`S7-1200` → `s71200`);
 /// parenthesised remarks after a space are dropped when `drop_remarks`.
-fn tokens(text: &str, drop_remarks: bool) -> Vec<String> {
-    let mut cleaned = String::with_capacity(text.len());
-    let mut depth = 0usize;
-    let mut previous = ' ';
-    for c in text.chars() {
-        if drop_remarks {
-            if c == '(' && (depth > 0 || previous == ' ') {
-                depth += 1;
-                previous = c;
-                continue;
-            }
-            if c == ')' && depth > 0 {
-                depth -= 1;
-                previous = c;
-                continue;
-            }
-            if depth > 0 {
-                previous = c;
-                continue;
-            }
-        }
-        cleaned.push(c);
-        previous = c;
-    }
+fn tokens(text: &str, remarks_dropped: bool) -> Vec<String> {
+    let cleaned = if remarks_dropped {
+        drop_remarks(text)
+    } else {
+        text.to_owned()
+    };
     cleaned
         .split(|c: char| !(c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | '*' | '?')))
         .map(|t| {
@@ -296,6 +278,14 @@ fn tokens(text: &str, drop_remarks: bool) -> Vec<String> {
 /// model name carries the family name it extends.
 fn asset_name_tokens(text: &str) -> Vec<String> {
     let mut out = Vec::new();
+    let compact = tokens(text, false);
+    for pair in compact.windows(2) {
+        if let [word, next] = pair {
+            if PAIRED_WORDS.contains(&word.as_str()) && next.chars().count() <= 2 {
+                out.push(format!("{word}{next}"));
+            }
+        }
+    }
     for raw in text.split(|c: char| !(c.is_alphanumeric() || matches!(c, '-' | '.' | '_'))) {
         let mut prefix = String::new();
         for part in raw.split(['-', '.', '_']) {
@@ -316,14 +306,67 @@ fn is_version_token(token: &str) -> bool {
         && chars.all(|c| c.is_ascii_digit() || c == 'x')
 }
 
-/// The tokens a product name requires of an asset.
-fn required_tokens(name: &str, vendor_words: &HashSet<String>) -> Vec<String> {
-    let all = tokens(name, true);
-    let mut out: Vec<String> = Vec::new();
+/// Words that name a series or family: a letter-only word before them is a
+/// family name (`iQ-R series R120CPU`), not required when something else is.
+const FAMILY_WORDS: &[&str] = &["series", "family", "line"];
+
+/// Words whose next short token is part of them (`Series B` → `seriesb`).
+const PAIRED_WORDS: &[&str] = &["series", "ser", "rev", "revision"];
+
+/// Requirements of a product name: each a list of alternatives
+/// (`AFS660/AFS665` → either), every requirement to be met by an asset token.
+fn required_tokens(name: &str, vendor_words: &HashSet<String>) -> Vec<Vec<String>> {
+    let cleaned = drop_remarks(name);
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    for word in cleaned.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':')) {
+        let parts: Vec<String> = word
+            .split('/')
+            .map(|p| tokens(p, false).concat())
+            .filter(|p| !p.is_empty())
+            .collect();
+        if parts.len() >= 2 && parts.iter().all(|p| p.chars().any(|c| c.is_ascii_digit())) {
+            groups.push(parts);
+        } else {
+            groups.extend(tokens(word, false).into_iter().map(|t| vec![t]));
+        }
+    }
+    let single = |g: &Vec<String>| -> Option<String> {
+        match g.as_slice() {
+            [one] => Some(one.clone()),
+            _ => None,
+        }
+    };
+    let mut out: Vec<Vec<String>> = Vec::new();
+    let mut optional: Vec<Vec<String>> = Vec::new();
     let mut after_version_word = false;
-    for token in all {
+    let mut i = 0;
+    while let Some(group) = groups.get(i) {
+        i += 1;
+        let token = single(group);
         let was_version_word = after_version_word;
-        after_version_word = matches!(token.as_str(), "version" | "versions" | "v");
+        after_version_word = token
+            .as_deref()
+            .is_some_and(|t| matches!(t, "version" | "versions" | "v"));
+        let Some(token) = token else {
+            if !out.contains(group) {
+                out.push(group.clone());
+            }
+            continue;
+        };
+        if PAIRED_WORDS.contains(&token.as_str()) {
+            if let Some(next) = groups
+                .get(i)
+                .and_then(single)
+                .filter(|n| n.chars().count() <= 2)
+            {
+                i += 1;
+                let paired = vec![format!("{token}{next}")];
+                if !out.contains(&paired) {
+                    out.push(paired);
+                }
+                continue;
+            }
+        }
         if GENERIC.contains(&token.as_str())
             || BRANDS.contains(&token.as_str())
             || vendor_words.contains(&token)
@@ -334,11 +377,52 @@ fn required_tokens(name: &str, vendor_words: &HashSet<String>) -> Vec<String> {
         {
             continue;
         }
-        if !out.contains(&token) {
-            out.push(token);
+        let before_family = groups
+            .get(i)
+            .and_then(single)
+            .is_some_and(|n| FAMILY_WORDS.contains(&n.as_str()));
+        let group = vec![token.clone()];
+        if before_family && token.chars().all(|c| c.is_alphabetic()) {
+            optional.push(group);
+        } else if !out.contains(&group) {
+            out.push(group);
         }
     }
+    if out.is_empty() {
+        out = optional;
+    }
     out
+}
+
+/// Drops parenthesised remarks that follow a space (`(incl. SIPLUS variants)`,
+/// an unclosed one to the end), keeping those inside a word (`R120(EN)CPU`).
+fn drop_remarks(text: &str) -> String {
+    let mut cleaned = String::with_capacity(text.len());
+    let mut depth = 0usize;
+    let mut previous = ' ';
+    for c in text.chars() {
+        if c == '(' && (depth > 0 || previous == ' ') {
+            depth += 1;
+        } else if c == ')' && depth > 0 {
+            depth -= 1;
+        } else if depth == 0 {
+            cleaned.push(c);
+        }
+        previous = c;
+    }
+    cleaned
+}
+
+/// The asset attribute that supplies `token` (a pattern when wildcarded).
+fn present<'a>(asset_tokens: &HashMap<String, &'a Attr>, token: &str) -> Option<&'a Attr> {
+    if has_wildcard(token) {
+        asset_tokens
+            .iter()
+            .find(|(t, _)| glob(token, t))
+            .map(|(_, a)| *a)
+    } else {
+        asset_tokens.get(token).copied()
+    }
 }
 
 fn has_wildcard(text: &str) -> bool {
@@ -546,7 +630,7 @@ impl Index {
                 let vendor_keys = vendor::keys(&product.vendor);
                 let vendor_words: HashSet<String> = vendor_keys
                     .iter()
-                    .flat_map(|k| k.split(' ').map(str::to_owned))
+                    .flat_map(|k| vendor::words(k))
                     .chain(tokens(&product.vendor, false))
                     .collect();
                 let name = product_name(product);
@@ -569,7 +653,7 @@ impl Index {
                     .iter()
                     .map(|m| m.to_lowercase().replace('-', ""))
                     .collect();
-                required.retain(|t| !name_models.contains(t));
+                required.retain(|g| !g.iter().any(|t| name_models.contains(t)));
                 let vendor_key = vendor_keys.first().cloned().unwrap_or_default();
                 let vulnerabilities = applicable
                     .iter()
@@ -585,26 +669,40 @@ impl Index {
                     vulnerabilities,
                 };
                 let id = index.entries.len();
-                // Under its longest plain token (the rarest, mostly), for each vendor key.
-                let key_token = entry
+                // Under its longest plain token (the rarest, mostly), for each vendor key;
+                // else under each alternative of a requirement; else by vendor alone.
+                let plain = |t: &&String| !has_wildcard(t);
+                let key_tokens: Vec<String> = match entry
                     .required
                     .iter()
-                    .filter(|t| !has_wildcard(t))
+                    .filter_map(|g| match g.as_slice() {
+                        [one] if !has_wildcard(one) => Some(one),
+                        _ => None,
+                    })
                     .max_by_key(|t| t.len())
-                    .cloned();
+                {
+                    Some(token) => vec![token.clone()],
+                    None => entry
+                        .required
+                        .iter()
+                        .find(|g| g.iter().all(|t| plain(&t)))
+                        .cloned()
+                        .unwrap_or_default(),
+                };
                 for vendor_key in &entry.vendor_keys {
-                    match &key_token {
-                        Some(token) => index
+                    for token in &key_tokens {
+                        index
                             .by_token
                             .entry((vendor_key.clone(), token.clone()))
                             .or_default()
-                            .push(id),
-                        None if !entry.required.is_empty() => index
+                            .push(id);
+                    }
+                    if key_tokens.is_empty() && !entry.required.is_empty() {
+                        index
                             .by_vendor_wildcard
                             .entry(vendor_key.clone())
                             .or_default()
-                            .push(id),
-                        None => {}
+                            .push(id);
                     }
                 }
                 for model in &entry.models {
@@ -715,13 +813,10 @@ impl Index {
                 if !entry.models.is_empty() && !models.is_empty() {
                     continue;
                 }
-                let all_present = entry.required.iter().all(|r| {
-                    if has_wildcard(r) {
-                        asset_tokens.keys().any(|t| glob(r, t))
-                    } else {
-                        asset_tokens.contains_key(r)
-                    }
-                });
+                let all_present = entry
+                    .required
+                    .iter()
+                    .all(|group| group.iter().any(|r| present(&asset_tokens, r).is_some()));
                 if all_present {
                     seen.insert(id);
                     candidates.push((id, None));
@@ -823,15 +918,8 @@ impl Index {
             None => {
                 // Each asset attribute that supplied a required token, once.
                 let mut shown: Vec<&str> = Vec::new();
-                for token in &entry.required {
-                    let attr = if has_wildcard(token) {
-                        asset_tokens
-                            .iter()
-                            .find(|(t, _)| glob(token, t))
-                            .map(|(_, a)| *a)
-                    } else {
-                        asset_tokens.get(token).copied()
-                    };
+                for group in &entry.required {
+                    let attr = group.iter().find_map(|t| present(asset_tokens, t));
                     if let Some(attr) = attr {
                         if !shown.contains(&attr.attribute.as_str())
                             || !shown.contains(&attr.value.as_str())
@@ -954,24 +1042,34 @@ mod tests {
             tokens("SIMATIC S7-1200 CPU family (incl. SIPLUS variants)", true),
             ["simatic", "s71200", "cpu", "family"]
         );
-        let none = HashSet::new();
+        let req = |name: &str| -> Vec<String> {
+            required_tokens(name, &HashSet::new())
+                .iter()
+                .map(|g| g.join("|"))
+                .collect()
+        };
         assert_eq!(
-            required_tokens("SIMATIC S7-1200 CPU family (incl. SIPLUS variants)", &none),
+            req("SIMATIC S7-1200 CPU family (incl. SIPLUS variants)"),
             ["s71200"]
         );
         assert_eq!(
-            required_tokens("SIMATIC S7-1500 Software Controller", &none),
+            req("SIMATIC S7-1500 CPU family (incl. related ET200 CPUs and SIPLUS"),
+            ["s71500"]
+        );
+        assert_eq!(
+            req("SIMATIC S7-1500 Software Controller"),
             ["s71500", "software"]
         );
         assert_eq!(
-            required_tokens("SIMATIC NET PC Software V16", &none),
+            req("SIMATIC NET PC Software V16"),
             ["net", "pc", "software"]
         );
-        assert!(required_tokens("SIMATIC", &none).is_empty());
-        assert_eq!(
-            required_tokens("MELSEC iQ-R Series R08PSFCPU Firmware", &none),
-            ["iqr", "r08psfcpu"]
-        );
+        assert!(req("SIMATIC").is_empty());
+        assert_eq!(req("MELSEC iQ-R Series R08PSFCPU Firmware"), ["r08psfcpu"]);
+        assert_eq!(req("iQ-R series"), ["iqr"]);
+        assert_eq!(req("AFS660/AFS665"), ["afs660|afs665"]);
+        assert_eq!(req("1756-EN2F Series B"), ["1756en2f", "seriesb"]);
+        assert_eq!(req("WebAccess/SCADA"), ["webaccess", "scada"]);
     }
 
     #[test]

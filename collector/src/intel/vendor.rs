@@ -335,6 +335,25 @@ pub fn canonical(name: &str) -> Cow<'static, str> {
     }
 }
 
+/// The words of a key and of every spelling the table gives it (`ptc` →
+/// `ptc`, `kepware`, `technologies`): a product name repeating them
+/// (`Kepware KEPServerEX`) names the vendor, not the product.
+pub fn words(key: &str) -> Vec<String> {
+    let mut out: Vec<String> = key.split(' ').map(str::to_owned).collect();
+    for (canonical, spellings) in ALIASES {
+        if *canonical == key {
+            for spelling in *spellings {
+                for word in spelling.split(' ') {
+                    if !out.iter().any(|w| w == word) {
+                        out.push(word.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Every key a product's vendor name stands for: the whole name's, and
 /// when it is not itself a known vendor, each part's of a list (`ICONICS,
 /// Mitsubishi Electric`; `General Electric (GE) and Emerson`), with their

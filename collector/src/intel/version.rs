@@ -306,6 +306,7 @@ impl Version {
     pub fn parse(text: &str) -> Option<Version> {
         Self::parse_prefix(text)
             .or_else(|| Self::revision_letters(text.trim()))
+            .or_else(|| Self::parse_prefix(skip_designators(text.trim())?))
             .map(|(version, _)| version)
     }
 
@@ -1037,6 +1038,7 @@ mod tests {
             ("V 4.01", "4.1"),
             ("Version V2.1", "2.1"),
             ("FW 01", "1"),
+            ("ROS v4.3.7", "4.3.7"),
             ("V3.X.17", "3.2.17"),
         ] {
             assert_eq!(order(a, b), Ordering::Equal, "{a} = {b}");
