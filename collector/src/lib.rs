@@ -18,3 +18,4 @@ pub mod tls;
 pub mod tokens;
 pub mod triage;
 pub mod views;
+pub mod vulnerabilities;

@@ -4,7 +4,7 @@
 //! asset scores, the findings' priorities and the site's factors are written
 //! back in one transaction.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
@@ -12,16 +12,28 @@ use rusqlite::params;
 
 use crate::exposure;
 use crate::store::Store;
+use crate::vulnerabilities::{self, Matcher};
 
 /// Scores `site` again and stores the result.
 pub fn rescore_site(store: &Store, site: &str) -> Result<()> {
-    let inventory = store.inventory(Some(site))?;
-    let scored = exposure::score_site(
+    let mut inventory = store.inventory(Some(site))?;
+    // Known vulnerabilities count through their matches, not as traffic findings.
+    inventory
+        .findings
+        .retain(|f| f.value.rule != vulnerabilities::RULE);
+    let risks = vulnerabilities::risks(store, site)?;
+    let scored = exposure::score_site_with(
         site,
         &inventory.assets,
         &inventory.edges,
         &inventory.findings,
+        &risks,
     );
+    let scores: HashMap<&str, u8> = scored
+        .assets
+        .iter()
+        .map(|a| (a.ip.as_str(), a.score))
+        .collect();
     let value = serde_json::to_string(&scored)?;
     store.write(|txn| {
         // Read under the write lock, as every `updated_at` (see `forward`).
@@ -39,6 +51,21 @@ pub fn rescore_site(store: &Store, site: &str) -> Result<()> {
         )?;
         for f in &scored.findings {
             finding.execute(params![site, f.rule, f.subject, f.priority, now])?;
+        }
+        // A known vulnerability's priority: its severity and its asset's score.
+        let known: Vec<(i64, String, String)> = txn
+            .prepare_cached("SELECT id, severity, asset FROM findings WHERE site = ?1 AND rule = ?2")?
+            .query_map(params![site, vulnerabilities::RULE], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut by_id = txn.prepare_cached(
+            "UPDATE findings SET priority = ?2, updated_at = ?3 WHERE id = ?1 AND priority IS NOT ?2",
+        )?;
+        for (id, severity, ip) in known {
+            let score = scores.get(ip.as_str()).copied().unwrap_or(0);
+            let priority = exposure::finding_priority(&severity, score);
+            by_id.execute(params![id, priority, now])?;
         }
         txn.execute(
             "INSERT INTO site_exposure (site, computed_at, value) VALUES (?1, ?2, ?3)
@@ -85,6 +112,16 @@ fn touched_since(store: &Store, after: i64) -> Result<(BTreeSet<String>, i64)> {
 /// once at start), and reopens accepted risks past their expiry; until
 /// `stop` is set.
 pub fn run(store: &Store, period: Duration, stop: &std::sync::atomic::AtomicBool) {
+    let mut matcher = match Matcher::load(store) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::error!("loading vulnerability intelligence: {e:#}");
+            None
+        }
+    };
+    if let Some(m) = &matcher {
+        rematch(store, m, None);
+    }
     let mut last = match rescore_all(store).and_then(|_| touched_since(store, 0)) {
         Ok((_, last)) => last,
         Err(e) => {
@@ -99,18 +136,59 @@ pub fn run(store: &Store, period: Duration, stop: &std::sync::atomic::AtomicBool
             Ok(n) => tracing::info!("{n} accepted risks expired: open again"),
             Err(e) => tracing::error!("expiring acceptances: {e:#}"),
         }
-        let (sites, now_last) = match touched_since(store, last) {
+        let (mut sites, now_last) = match touched_since(store, last) {
             Ok(x) => x,
             Err(e) => {
                 tracing::error!("rescoring: {e:#}");
                 continue;
             }
         };
+        // New intelligence: every asset again; else the touched sites' changed assets.
+        let refreshed = match matcher.as_mut() {
+            Some(m) => m.refresh(store),
+            None => Matcher::load(store).map(|m| {
+                matcher = Some(m);
+                true
+            }),
+        };
+        let refreshed = refreshed.unwrap_or_else(|e| {
+            tracing::error!("loading vulnerability intelligence: {e:#}");
+            false
+        });
+        if let Some(m) = &matcher {
+            let scope = (!refreshed).then_some(&sites);
+            if refreshed || !sites.is_empty() {
+                sites.extend(rematch(store, m, scope));
+            }
+        }
         for site in &sites {
             if let Err(e) = rescore_site(store, site) {
                 tracing::error!(site, "rescoring: {e:#}");
             }
         }
         last = now_last;
+    }
+}
+
+/// Matches again what changed (`sites`, or everything); the sites whose
+/// matches changed, logged.
+fn rematch(store: &Store, matcher: &Matcher, sites: Option<&BTreeSet<String>>) -> BTreeSet<String> {
+    match vulnerabilities::rematch(store, matcher, sites) {
+        Ok(done) => {
+            if done.new + done.changed + done.gone > 0 {
+                tracing::info!(
+                    assets = done.assets,
+                    new = done.new,
+                    changed = done.changed,
+                    gone = done.gone,
+                    "known vulnerabilities matched"
+                );
+            }
+            done.sites
+        }
+        Err(e) => {
+            tracing::error!("matching known vulnerabilities: {e:#}");
+            BTreeSet::new()
+        }
     }
 }

@@ -310,6 +310,8 @@ impl Store {
             .with_context(|| format!("creating the schema in {}", path.display()))?;
         conn.execute_batch(crate::intel::db::SCHEMA)
             .with_context(|| format!("creating the intel schema in {}", path.display()))?;
+        conn.execute_batch(crate::vulnerabilities::SCHEMA)
+            .with_context(|| format!("creating the schema in {}", path.display()))?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         Ok(Self {
             path: path.to_owned(),
