@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::store::Store;
 use crate::tokens::{self, Caller, Scope};
 use crate::triage::{self, TriageChange, TriageError};
-use crate::views::{self, AssetFilter, FindingFilter, ViewError};
+use crate::views::{self, AssetFilter, FindingFilter, ViewError, VulnerabilityFilter};
 
 /// The OpenAPI document, as checked in.
 pub const OPENAPI: &str = include_str!("../openapi.json");
@@ -31,8 +31,14 @@ pub fn router(store: Arc<Store>) -> Router {
         .route("/api/v1/findings/{id}", get(finding).patch(change_finding))
         .route("/api/v1/sensors", get(sensors))
         .route("/api/v1/exposure/{site}", get(exposure))
+        .route("/api/v1/vulnerabilities", get(vulnerabilities))
+        .route("/api/v1/intel", get(intel))
         .route("/api/v1/export/assets.csv", get(export_assets))
         .route("/api/v1/export/findings.csv", get(export_findings))
+        .route(
+            "/api/v1/export/vulnerabilities.csv",
+            get(export_vulnerabilities),
+        )
         .route("/api/v1/tokens", get(list_tokens))
         .route("/api/v1/tokens/{id}", axum::routing::delete(revoke_token))
         .route_layer(middleware::from_fn_with_state(store.clone(), authenticate))
@@ -240,6 +246,22 @@ async fn change_finding(
     }
 }
 
+async fn vulnerabilities(
+    State(store): State<Arc<Store>>,
+    filter: Result<Query<VulnerabilityFilter>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    match filter {
+        Ok(Query(filter)) => {
+            json(store, move |s| views::vulnerabilities(s, &filter).map(Some)).await
+        }
+        Err(e) => bad_query(&e),
+    }
+}
+
+async fn intel(State(store): State<Arc<Store>>) -> Response {
+    json(store, |s| views::intel(s).map(Some)).await
+}
+
 async fn exposure(State(store): State<Arc<Store>>, Path(site): Path<String>) -> Response {
     json(store, move |s| views::exposure(s, &site)).await
 }
@@ -279,6 +301,13 @@ async fn export_findings(
     query: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     csv(store, query, crate::export::findings_csv).await
+}
+
+async fn export_vulnerabilities(
+    State(store): State<Arc<Store>>,
+    query: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    csv(store, query, crate::export::vulnerabilities_csv).await
 }
 
 async fn sensors(State(store): State<Arc<Store>>) -> Response {

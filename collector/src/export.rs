@@ -1,11 +1,11 @@
-//! Exports for other tools: assets and findings as CSV (one row each, the
-//! columns a spreadsheet or a CMDB import wants), read a page at a time
-//! through the same views the API lists.
+//! Exports for other tools: assets, findings and known vulnerabilities as
+//! CSV (one row each, the columns a spreadsheet or a CMDB import wants), read
+//! a page at a time through the same views the API lists.
 
 use anyhow::Result;
 
 use crate::store::Store;
-use crate::views::{self, AssetFilter, FindingFilter, MAX_LIMIT};
+use crate::views::{self, AssetFilter, FindingFilter, MAX_LIMIT, VulnerabilityFilter};
 
 /// The asset columns, in order.
 pub const ASSET_COLUMNS: [&str; 14] = [
@@ -132,6 +132,110 @@ pub fn findings_csv(store: &Store, site: Option<&str>) -> Result<Vec<u8>> {
                 &f.last_seen,
                 &row.sensor_id,
             ])?;
+        }
+        match page.next_cursor {
+            Some(cursor) => filter.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    Ok(out.into_inner()?)
+}
+
+/// The known-vulnerability columns, in order.
+pub const VULNERABILITY_COLUMNS: [&str; 21] = [
+    "finding_id",
+    "site",
+    "ip",
+    "zone",
+    "advisory",
+    "cve",
+    "title",
+    "product",
+    "confidence",
+    "range",
+    "cvss",
+    "cvss_vector",
+    "kev",
+    "kev_due",
+    "epss",
+    "epss_percentile",
+    "remediation",
+    "state",
+    "owner",
+    "due",
+    "priority",
+];
+
+/// A cell a spreadsheet will not take for a formula (OWASP's CSV injection
+/// advice): text that starts with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return gets a leading apostrophe. Advisory, device and user text all
+/// pass through it.
+pub fn spreadsheet_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}").into(),
+        _ => text.into(),
+    }
+}
+
+/// Every known vulnerability of `site` (or of all sites) as CSV, highest
+/// priority first.
+pub fn vulnerabilities_csv(store: &Store, site: Option<&str>) -> Result<Vec<u8>> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(VULNERABILITY_COLUMNS)?;
+    let mut filter = VulnerabilityFilter {
+        site: site.map(str::to_owned),
+        limit: Some(MAX_LIMIT),
+        ..VulnerabilityFilter::default()
+    };
+    loop {
+        let page = views::vulnerabilities(store, &filter)?;
+        for row in &page.items {
+            let m = &row.matched.matched;
+            let remediation: Vec<String> = m
+                .remediations
+                .iter()
+                .map(|r| format!("{}: {}", r.category, r.details))
+                .collect();
+            let cells = [
+                row.finding_id.to_string(),
+                row.site.clone(),
+                row.ip.clone(),
+                row.zone.clone().unwrap_or_default(),
+                m.advisory.clone(),
+                m.cve.clone().unwrap_or_default(),
+                m.title.clone(),
+                m.product.clone(),
+                m.confidence.name().to_owned(),
+                m.range.clone().unwrap_or_default(),
+                m.cvss
+                    .as_ref()
+                    .map(|c| c.base_score.to_string())
+                    .unwrap_or_default(),
+                m.cvss
+                    .as_ref()
+                    .map(|c| c.vector.clone())
+                    .unwrap_or_default(),
+                row.matched.kev.is_some().to_string(),
+                row.matched
+                    .kev
+                    .as_ref()
+                    .map(|k| k.due_date.clone())
+                    .unwrap_or_default(),
+                row.matched
+                    .epss
+                    .map(|e| e.score.to_string())
+                    .unwrap_or_default(),
+                row.matched
+                    .epss
+                    .map(|e| e.percentile.to_string())
+                    .unwrap_or_default(),
+                remediation.join(" | "),
+                row.state.clone(),
+                row.owner.clone().unwrap_or_default(),
+                row.due.clone().unwrap_or_default(),
+                row.priority.to_string(),
+            ];
+            out.write_record(cells.iter().map(|c| spreadsheet_safe(c).into_owned()))?;
         }
         match page.next_cursor {
             Some(cursor) => filter.cursor = Some(cursor),

@@ -15,6 +15,32 @@ use crate::store::Store;
 /// The statuses a finding can have.
 pub const STATUSES: [&str; 4] = ["open", "acknowledged", "accepted_risk", "resolved"];
 
+/// The asset-matching states CSAF 2.0 names (§ 9.1.14, "CSAF asset
+/// matching system") and the statuses they are: what the vulnerability
+/// views show and what triage takes for them.
+pub const CTEM_STATUSES: [(&str, &str); 4] = [
+    ("not_remediated", "open"),
+    ("remediation_in_progress", "acknowledged"),
+    ("remediation_done", "resolved"),
+    ("accepted_risk", "accepted_risk"),
+];
+
+/// A status as CSAF's asset matching names it.
+pub fn ctem_status(status: &str) -> &str {
+    CTEM_STATUSES
+        .iter()
+        .find(|(_, s)| *s == status)
+        .map_or(status, |(ctem, _)| ctem)
+}
+
+/// The status a CSAF asset-matching state is (a status stays itself).
+pub fn status_of(name: &str) -> &str {
+    CTEM_STATUSES
+        .iter()
+        .find(|(ctem, _)| *ctem == name)
+        .map_or(name, |(_, s)| s)
+}
+
 /// Severities, lowest first (their rank is their index).
 pub const SEVERITIES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
 
@@ -102,6 +128,10 @@ pub fn apply(
     change: &TriageChange,
     actor: &str,
 ) -> Result<usize, TriageError> {
+    let change = &TriageChange {
+        status: change.status.as_deref().map(|s| status_of(s).to_owned()),
+        ..change.clone()
+    };
     if let Some(status) = &change.status {
         if !STATUSES.contains(&status.as_str()) {
             return Err(TriageError::Invalid(format!(

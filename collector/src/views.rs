@@ -316,6 +316,8 @@ pub struct AssetDetail {
     pub edges: Vec<EdgeDelta>,
     /// Findings about it (or about edges to it).
     pub findings: Vec<FindingRow>,
+    /// Advisories matched to its identity, highest priority first.
+    pub vulnerabilities: Vec<VulnerabilityRow>,
 }
 
 /// Asset `ip` of `site`.
@@ -344,10 +346,12 @@ pub fn asset(store: &Store, site: &str, ip: &str) -> Result<Option<AssetDetail>,
             &format!("SELECT {FINDING_FIELDS} FROM findings WHERE site = ?1 AND asset = ?2 ORDER BY priority DESC, id"),
             &[Value::Text(site.to_owned()), Value::Text(ip.to_owned())],
         )?;
+        let vulnerabilities = asset_vulnerabilities(conn, site, ip)?;
         Ok(Some(AssetDetail {
             asset,
             edges,
             findings,
+            vulnerabilities,
         }))
     })?)
 }
@@ -475,13 +479,23 @@ impl ChangedFinding {
 }
 
 /// Findings changed after a cursor (`?1`, `?2`): one rule for the forwarder's
-/// batches and its backlog.
-const CHANGED_AFTER: &str = "(updated_at, id) > (?1, ?2)";
+/// batches and its backlog. Of known vulnerabilities only the likely or
+/// confirmed matches of KEV CVEs are forwarded: a SIEM wants what is being
+/// exploited, not every advisory.
+fn changed_after() -> String {
+    format!(
+        "(updated_at, id) > (?1, ?2) AND (rule != '{}' OR EXISTS (SELECT 1 FROM \
+         vulnerability_matches m WHERE m.finding_id = findings.id AND m.kev = 1 \
+         AND m.confidence_rank >= {}))",
+        crate::vulnerabilities::RULE,
+        crate::vulnerabilities::confidence_rank(crate::intel::model::Confidence::Likely),
+    )
+}
 
 /// How many findings changed after `after`: what a forwarder at that
 /// cursor still has to send.
 pub fn findings_changed_count(store: &Store, after: &ChangeCursor) -> Result<u64> {
-    let sql = format!("SELECT count(*) FROM findings WHERE {CHANGED_AFTER}");
+    let sql = format!("SELECT count(*) FROM findings WHERE {}", changed_after());
     store.read(|conn| {
         let n: i64 = conn.query_row(&sql, rusqlite::params![after.updated_at, after.id], |r| {
             r.get(0)
@@ -501,8 +515,9 @@ pub fn findings_changed(
 ) -> Result<Vec<ChangedFinding>> {
     let sql = format!(
         "SELECT {FINDING_FIELDS}, updated_at, updated_by FROM findings
-         WHERE {CHANGED_AFTER} AND updated_at < ?3
-         ORDER BY updated_at, id LIMIT ?4"
+         WHERE {} AND updated_at < ?3
+         ORDER BY updated_at, id LIMIT ?4",
+        changed_after()
     );
     store.read(|conn| {
         let mut stmt = conn.prepare_cached(&sql)?;
@@ -670,6 +685,212 @@ pub fn sensors(store: &Store) -> Result<Vec<SensorRow>, ViewError> {
         }
         Ok(out)
     })?)
+}
+
+/// Filters of the vulnerability list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VulnerabilityFilter {
+    /// Only this site.
+    pub site: Option<String>,
+    /// Only assets in this zone.
+    pub zone: Option<String>,
+    /// Only this asset (IP address).
+    pub asset: Option<String>,
+    /// `true`: only CVEs in CISA's KEV catalog; `false`: only those not in it.
+    pub kev: Option<String>,
+    /// Only CVEs whose EPSS score is at least this (0–1).
+    pub min_epss: Option<f64>,
+    /// Only CVSS v3 base scores of at least this (0–10).
+    pub min_cvss: Option<f64>,
+    /// Only these confidences (comma-separated: confirmed, likely, possible).
+    pub confidence: Option<String>,
+    /// Only products of this vendor (any spelling the alias table knows).
+    pub vendor: Option<String>,
+    /// Only this advisory (`ICSA-22-132-05`).
+    pub advisory: Option<String>,
+    /// Only this CVE.
+    pub cve: Option<String>,
+    /// Only these states (comma-separated: not_remediated,
+    /// remediation_in_progress, remediation_done, accepted_risk).
+    pub status: Option<String>,
+    /// Rows per page (1–1000, default 100).
+    pub limit: Option<usize>,
+    /// From where the previous page ended.
+    pub cursor: Option<String>,
+}
+
+/// A known vulnerability of an asset, with its finding's triage.
+#[derive(Debug, Serialize)]
+pub struct VulnerabilityRow {
+    /// The finding it is in the worklist (`/findings/{id}` triages it).
+    pub finding_id: i64,
+    /// The asset's site.
+    pub site: String,
+    /// The asset's address.
+    pub ip: String,
+    /// The asset's zone.
+    pub zone: Option<String>,
+    /// CSAF's asset-matching state: not_remediated, remediation_in_progress,
+    /// remediation_done or accepted_risk.
+    pub state: String,
+    /// Who deals with it.
+    pub owner: Option<String>,
+    /// When it should be dealt with (RFC 3339; KEV's due date for KEV CVEs).
+    pub due: Option<String>,
+    /// 0–100, as in the worklist.
+    pub priority: u64,
+    /// The advisory, the CVE, the product, confidence, evidence, KEV and EPSS.
+    #[serde(flatten)]
+    pub matched: crate::vulnerabilities::StoredMatch,
+}
+
+/// The columns [`vulnerability_row`] reads, in its order.
+const VULNERABILITY_FIELDS: &str =
+    "f.id, m.site, m.ip, a.zone, f.status, f.owner, f.due, f.priority, m.value";
+
+/// The tables [`VULNERABILITY_FIELDS`] reads from.
+const VULNERABILITY_FROM: &str = "vulnerability_matches m JOIN findings f ON f.id = m.finding_id
+     LEFT JOIN assets a ON a.site = m.site AND a.ip = m.ip";
+
+fn vulnerability_row(r: &rusqlite::Row<'_>) -> Result<VulnerabilityRow> {
+    let status: String = r.get(4)?;
+    let value: String = r.get(8)?;
+    Ok(VulnerabilityRow {
+        finding_id: r.get(0)?,
+        site: r.get(1)?,
+        ip: r.get(2)?,
+        zone: r.get(3)?,
+        state: triage::ctem_status(&status).to_owned(),
+        owner: r.get(5)?,
+        due: r.get(6)?,
+        priority: from_sql_int(r.get(7)?),
+        matched: serde_json::from_str(&value).context("a stored match")?,
+    })
+}
+
+fn vulnerability_rows(
+    conn: &Connection,
+    sql: &str,
+    params: &[Value],
+) -> Result<Vec<VulnerabilityRow>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(vulnerability_row(r)?);
+    }
+    Ok(out)
+}
+
+/// A number filter within `range`.
+fn bounded_number(name: &str, value: Option<f64>, max: f64) -> Result<Option<f64>, ViewError> {
+    match value {
+        Some(v) if !(0.0..=max).contains(&v) => Err(ViewError::BadRequest(format!(
+            "{name} {v}: from 0 to {max}"
+        ))),
+        other => Ok(other),
+    }
+}
+
+/// A page of known vulnerabilities, highest priority first.
+pub fn vulnerabilities(
+    store: &Store,
+    filter: &VulnerabilityFilter,
+) -> Result<Page<VulnerabilityRow>, ViewError> {
+    let mut c = Conditions::default();
+    c.equal("m.site", filter.site.as_deref());
+    c.equal("m.ip", filter.asset.as_deref());
+    c.equal("a.zone", filter.zone.as_deref());
+    c.equal("m.advisory", filter.advisory.as_deref());
+    c.equal("m.cve", filter.cve.as_deref());
+    match filter.kev.as_deref() {
+        None => {}
+        Some("true") => c.add("m.kev = 1", []),
+        Some("false") => c.add("m.kev = 0", []),
+        Some(other) => {
+            return Err(ViewError::BadRequest(format!(
+                "kev {other:?}: true or false"
+            )));
+        }
+    }
+    if let Some(min) = bounded_number("min_epss", filter.min_epss, 1.0)? {
+        c.add("m.epss >= ?", [Value::Real(min)]);
+    }
+    if let Some(min) = bounded_number("min_cvss", filter.min_cvss, 10.0)? {
+        c.add("m.cvss >= ?", [Value::Real(min)]);
+    }
+    let confidences = crate::intel::model::Confidence::ALL.map(|c| c.name());
+    c.one_of("m.confidence", filter.confidence.as_deref(), &confidences)?;
+    if let Some(vendor) = &filter.vendor {
+        c.add(
+            "m.vendor = ?",
+            [Value::Text(
+                crate::intel::vendor::canonical(vendor).into_owned(),
+            )],
+        );
+    }
+    if let Some(states) = &filter.status {
+        let names: Vec<&str> = triage::CTEM_STATUSES.iter().map(|(n, _)| *n).collect();
+        let mut statuses = Vec::new();
+        for state in states.split(',').map(str::trim) {
+            if !names.contains(&state) {
+                return Err(ViewError::BadRequest(format!(
+                    "status {state:?}: expected one of {}",
+                    names.join(", ")
+                )));
+            }
+            statuses.push(triage::status_of(state).to_owned());
+        }
+        let marks = vec!["?"; statuses.len()].join(", ");
+        c.add(
+            &format!("f.status IN ({marks})"),
+            statuses.into_iter().map(Value::Text),
+        );
+    }
+    if let Some(cursor) = filter.cursor.as_deref().filter(|c| !c.is_empty()) {
+        let (priority, id): (i64, i64) = decode_cursor(cursor)?;
+        c.add(
+            "(f.priority < ? OR (f.priority = ? AND f.id > ?))",
+            [
+                Value::Integer(priority),
+                Value::Integer(priority),
+                Value::Integer(id),
+            ],
+        );
+    }
+    let limit = limit(filter.limit)?;
+    let sql = format!(
+        "SELECT {VULNERABILITY_FIELDS} FROM {VULNERABILITY_FROM} {}
+         ORDER BY f.priority DESC, f.id LIMIT {}",
+        c.clause(),
+        limit + 1
+    );
+    let mut items = store.read(|conn| vulnerability_rows(conn, &sql, &c.params))?;
+    let next_cursor = page_end(&mut items, limit).map(|last| {
+        encode_cursor(&serde_json::json!([
+            i64::try_from(last.priority).unwrap_or(i64::MAX),
+            last.finding_id
+        ]))
+    });
+    Ok(Page { items, next_cursor })
+}
+
+/// The known vulnerabilities of one asset, highest priority first.
+fn asset_vulnerabilities(conn: &Connection, site: &str, ip: &str) -> Result<Vec<VulnerabilityRow>> {
+    vulnerability_rows(
+        conn,
+        &format!(
+            "SELECT {VULNERABILITY_FIELDS} FROM {VULNERABILITY_FROM}
+             WHERE m.site = ?1 AND m.ip = ?2 ORDER BY f.priority DESC, f.id"
+        ),
+        &[Value::Text(site.to_owned()), Value::Text(ip.to_owned())],
+    )
+}
+
+/// What vulnerability intelligence is loaded.
+pub fn intel(store: &Store) -> Result<Vec<crate::intel::model::SourceStatus>, ViewError> {
+    Ok(store.read(crate::intel::db::status)?)
 }
 
 #[cfg(test)]
