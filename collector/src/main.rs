@@ -161,6 +161,28 @@ enum IntelCommand {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// The advisories that apply to one identity, without any inventory (a device
+    /// checked before buying or patching it), from the imported intelligence.
+    Match {
+        /// The collector's data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// The vendor, in any spelling the alias table knows.
+        #[arg(long)]
+        vendor: String,
+        /// The product name or family.
+        #[arg(long)]
+        product: Option<String>,
+        /// The model or order number (Siemens order numbers with or without spaces).
+        #[arg(long)]
+        model: Option<String>,
+        /// The firmware or software version.
+        #[arg(long)]
+        firmware: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// What is loaded: sources, counts, catalog and model versions, dates.
     Status {
         /// The collector's data directory.
@@ -304,8 +326,48 @@ fn intel(command: IntelCommand) -> Result<ExitCode> {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 Format::Table => print!("{report}"),
             }
+            // The inventory matched at once with what changed (a running
+            // `serve` would see the new generation and do the same).
+            let matcher = faro_collector::vulnerabilities::Matcher::load(&store)?;
+            let done = faro_collector::vulnerabilities::rematch(&store, &matcher, None)?;
+            for site in &done.sites {
+                faro_collector::rescore::rescore_site(&store, site)?;
+            }
+            eprintln!(
+                "matched {} assets: {} new, {} changed, {} no longer matching",
+                done.assets, done.new, done.changed, done.gone
+            );
             if !report.errors.is_empty() {
                 return Ok(ExitCode::from(2));
+            }
+        }
+        IntelCommand::Match {
+            data,
+            vendor,
+            product,
+            model,
+            firmware,
+            format,
+        } => {
+            let store = Store::open_dir(&data)?;
+            let matcher = faro_collector::vulnerabilities::Matcher::load(&store)?;
+            let identity = faro_collector::intel::identity::AssetIdentity::given(
+                Some(&vendor),
+                product.as_deref(),
+                model.as_deref(),
+                firmware.as_deref(),
+            );
+            let matches: Vec<_> = matcher
+                .index()
+                .matches(&identity)
+                .into_iter()
+                .map(|m| matcher.stored(m))
+                .collect();
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&matches)?),
+                Format::Table => {
+                    print!("{}", faro_collector::report::vulnerability_table(&matches))
+                }
             }
         }
         IntelCommand::Status { data, format } => {

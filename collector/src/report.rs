@@ -90,3 +90,84 @@ pub fn table(inv: &Inventory) -> String {
         inv.findings.len()
     )
 }
+
+/// Text from advisories or devices as one printable line of at most `max`
+/// characters (control characters become spaces).
+fn printable(text: &str, max: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max)
+        .collect();
+    if text.chars().count() > max {
+        out.push('…');
+    }
+    out
+}
+
+/// Known-vulnerability matches as a table: weightiest first (KEV, EPSS,
+/// CVSS), each with its confidence, range and fix.
+pub fn vulnerability_table(matches: &[crate::vulnerabilities::StoredMatch]) -> String {
+    let mut sorted: Vec<&crate::vulnerabilities::StoredMatch> = matches.iter().collect();
+    sorted.sort_by(|a, b| {
+        let key = |m: &crate::vulnerabilities::StoredMatch| {
+            (
+                m.kev.is_some(),
+                m.epss.map(|e| (e.percentile * 1000.0) as i64),
+                m.matched
+                    .cvss
+                    .as_ref()
+                    .map(|c| (c.base_score * 10.0) as i64),
+                m.matched.confidence,
+            )
+        };
+        key(b)
+            .cmp(&key(a))
+            .then_with(|| a.matched.advisory.cmp(&b.matched.advisory))
+    });
+    let mut table = Table::new();
+    table.set_header([
+        "advisory",
+        "cve",
+        "product",
+        "confidence",
+        "range",
+        "cvss",
+        "kev",
+        "epss",
+        "fix",
+    ]);
+    for m in sorted {
+        let fix = m
+            .matched
+            .remediations
+            .iter()
+            .find(|r| r.category == "vendor_fix")
+            .map(|r| match &r.fixed_version {
+                Some(v) => format!("update to {v}"),
+                None => printable(&r.details, 60),
+            })
+            .unwrap_or_default();
+        table.add_row([
+            m.matched.advisory.clone(),
+            m.matched.cve.clone().unwrap_or_default(),
+            printable(&m.matched.product, 60),
+            m.matched.confidence.name().to_owned(),
+            printable(m.matched.range.as_deref().unwrap_or(""), 40),
+            m.matched
+                .cvss
+                .as_ref()
+                .map(|c| format!("{:.1}", c.base_score))
+                .unwrap_or_default(),
+            m.kev
+                .as_ref()
+                .map(|k| format!("since {}", k.date_added))
+                .unwrap_or_default(),
+            m.epss
+                .map(|e| format!("{:.3} ({:.0}%)", e.score, e.percentile * 100.0))
+                .unwrap_or_default(),
+            fix,
+        ]);
+    }
+    format!("{} known vulnerabilities\n{table}\n", matches.len())
+}
