@@ -175,10 +175,18 @@ impl AssetIdentity {
             hardware: attr("hardware_version"),
             serial: attr("serial_number"),
             also: Vec::new(),
+            // Any attribute the sensor took from the MAC OUI (`vendor`, `oui_vendor`, …).
             vendor_hint: VENDOR_KEYS
                 .iter()
+                .copied()
+                .chain(
+                    sources
+                        .iter()
+                        .filter(|(_, s)| s.as_str() == "oui")
+                        .map(|(k, _)| k.as_str()),
+                )
                 .filter(|k| is_oui(k))
-                .find_map(|k| attr(k)),
+                .find_map(attr),
         };
         let chosen: Vec<String> = [&out.product, &out.model]
             .iter()
@@ -318,6 +326,18 @@ mod tests {
         assert_eq!(
             identity.vendor_hint.map(|v| v.value),
             Some("Siemens AG".to_owned())
+        );
+        let identity = AssetIdentity::from_attributes(
+            &map(&[
+                ("vendor", "WAGO"),
+                ("mac_vendor", "WAGO Kontakttechnik GmbH"),
+            ]),
+            &map(&[("mac_vendor", "oui")]),
+        );
+        assert_eq!(identity.vendor.map(|v| v.value), Some("WAGO".to_owned()));
+        assert_eq!(
+            identity.vendor_hint.map(|v| v.attribute),
+            Some("mac_vendor".to_owned())
         );
     }
 }
