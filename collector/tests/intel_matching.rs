@@ -656,6 +656,19 @@ const CASES: &[Case] = &[
         present: &[("ICSA-19-043-05", "", Likely)],
         absent: &[],
     },
+    Case {
+        why: "icsa-19-344-06: the S7-1200 family '< 4.4.0' (both CVEs) and '>= 4.4.0 (only affected by \
+              CVE-2019-10943)': V4.5.0 gets CVE-2019-10943 only (likely: the condition names the CVE), \
+              not CVE-2019-10929; the remediation 'Update to v4.4.0', inside the product's own range, does \
+              not hide it.",
+        identity: &[
+            ("vendor", "Siemens"),
+            ("order_number", "6ES7 214-1AG40-0XB0"),
+            ("firmware_version", "V4.5.0"),
+        ],
+        present: &[("ICSA-19-344-06", "CVE-2019-10943", Likely)],
+        absent: &["ICSA-19-344-06 CVE-2019-10929"],
+    },
 ];
 
 #[test]

@@ -857,8 +857,21 @@ impl Index {
         best: &mut HashMap<(usize, String), Match>,
     ) {
         let firmware = identity.firmware.as_ref();
+        // A condition naming CVEs (`(only affected by CVE-2019-10943)`) is evaluated here.
+        let only_cves = entry
+            .range
+            .as_ref()
+            .map(Range::only_cves)
+            .unwrap_or_default();
+        let unconditional;
+        let range = if only_cves.is_empty() {
+            entry.range.as_ref()
+        } else {
+            unconditional = entry.range.as_ref().map(Range::without_condition);
+            unconditional.as_ref()
+        };
         let firmware_version = firmware.and_then(|f| Version::parse(&f.value));
-        let (mut confidence, mut reason) = match (&entry.range, firmware) {
+        let (mut confidence, mut reason) = match (range, firmware) {
             (None, _) => (
                 Confidence::Possible,
                 Some("the advisory gives no version for the product".to_owned()),
@@ -952,8 +965,22 @@ impl Index {
             });
         }
         for (template, fixes) in &entry.vulnerabilities {
-            // Fixed: at or above every fixed version the vendor names for the product.
+            if !only_cves.is_empty()
+                && !template
+                    .cve
+                    .as_ref()
+                    .is_some_and(|cve| only_cves.iter().any(|c| c.eq_ignore_ascii_case(cve)))
+            {
+                continue;
+            }
+            // Fixed: at or above every fixed version the vendor names for the product. A
+            // "fix" inside the product's own constraints contradicts them (CISA's
+            // `>= 4.4.0` product with 'Update to v4.4.0'): the range is trusted.
             if let Some(version) = &firmware_version {
+                let fixes: Vec<&Version> = fixes
+                    .iter()
+                    .filter(|fix| !range.is_some_and(|r| r.constrains_in(fix)))
+                    .collect();
                 if !fixes.is_empty()
                     && fixes
                         .iter()

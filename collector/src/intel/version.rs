@@ -271,10 +271,19 @@ impl Version {
                 .char_indices()
                 .find(|&(_, c)| !c.is_ascii_alphabetic())
                 .map_or(trimmed.len(), |(i, _)| i);
-            let word = trimmed
+            let mut word = trimmed
                 .get(..word_len)
                 .unwrap_or_default()
                 .to_ascii_lowercase();
+            let mut word_len = word_len;
+            // `Service Pack 1`: a service pack spelled out.
+            if word == "service" {
+                let after = trimmed.get(word_len..).unwrap_or_default();
+                if after.to_ascii_lowercase().starts_with(" pack") {
+                    word = "sp".to_owned();
+                    word_len += " pack".len();
+                }
+            }
             let Some(rank) = qualifier_rank(&word) else {
                 break;
             };
@@ -298,6 +307,8 @@ impl Version {
             }
             rest = next;
         }
+        // A core closed by its own parenthesis (`02.07.07(10)`).
+        let rest = rest.strip_prefix(')').unwrap_or(rest);
         let rest = rest.trim_start_matches(['.', ' ']).trim();
         Some((version, rest))
     }
@@ -748,6 +759,71 @@ impl Range {
         }
     }
 
+    /// Whether a parsed version satisfies the range's constraints, its
+    /// condition aside (false for `All` and unreadable ranges: they constrain nothing).
+    pub fn constrains_in(&self, version: &Version) -> bool {
+        match self {
+            Range::Constraints { constraints, .. } => evaluate(constraints, version),
+            Range::All { .. } | Range::Unreadable { .. } => false,
+        }
+    }
+
+    /// The CVEs a condition restricts the range to (`>= 4.4.0 (only
+    /// affected by CVE-2019-10943)`, `<= 2.4.17 (CVE-2022-3386 and
+    /// CVE-2022-3385 only)`); empty when there is no such condition.
+    pub fn only_cves(&self) -> Vec<String> {
+        let condition = match self {
+            Range::All { condition } | Range::Constraints { condition, .. } => condition,
+            Range::Unreadable { .. } => &None,
+        };
+        let Some(condition) = condition else {
+            return Vec::new();
+        };
+        let lower = condition.to_ascii_lowercase();
+        if !lower.contains("only") || lower.contains(['<', '>', '=']) {
+            return Vec::new();
+        }
+        let upper = condition.to_ascii_uppercase();
+        upper
+            .match_indices("CVE-")
+            .filter_map(|(at, _)| {
+                let id: String = upper
+                    .get(at..)?
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .collect();
+                let mut parts = id.split('-').skip(1);
+                let year = parts.next()?;
+                let number = parts.next()?;
+                (year.len() == 4
+                    && !number.is_empty()
+                    && number.chars().all(|c| c.is_ascii_digit()))
+                .then_some(id)
+            })
+            .collect()
+    }
+
+    /// The same range without its condition (for a condition evaluated elsewhere).
+    pub fn without_condition(&self) -> Range {
+        match self {
+            Range::All { .. } => Range::All { condition: None },
+            Range::Constraints {
+                scheme,
+                constraints,
+                note,
+                ..
+            } => Range::Constraints {
+                scheme: scheme.clone(),
+                constraints: constraints.clone(),
+                condition: None,
+                note: note.clone(),
+            },
+            Range::Unreadable { reason } => Range::Unreadable {
+                reason: reason.clone(),
+            },
+        }
+    }
+
     /// Whether this range is every version without condition.
     pub fn is_all(&self) -> bool {
         matches!(self, Range::All { condition: None })
@@ -876,9 +952,14 @@ fn parse_constraints(text: &str) -> Option<Range> {
             rest = after_phrase;
             continue;
         }
-        if let Some(after_to) = ["to", "through", "thru"]
+        let dash = after
+            .strip_prefix(['-', '—', '–'])
+            .map(str::trim_start)
+            .filter(|a| Version::parse_prefix(a).is_some());
+        if let Some(after_to) = ["to", "through", "thru", "until"]
             .iter()
             .find_map(|p| starts_with_word(after, p))
+            .or(dash)
         {
             if let Some((high, after_high)) = Version::parse_prefix(after_to) {
                 constraints.push(Constraint {
@@ -1118,6 +1199,10 @@ mod tests {
             ("<=(R4.02)", "R4.01", "R4.10"),
             ("<=QRTB_2.12.7", "2.12.7", "2.12.8"),
             ("< VX.2.14", "V3.2.13", "V3.2.14"),
+            ("< 02.07.07(10)", "02.07.07(09)", "02.07.08"),
+            ("1.265B -1.285X", "1.270", "1.290"),
+            ("2.2.3  until 2.2.3.3", "2.2.3.1", "2.2.4"),
+            ("<= 3.1 Service Pack 1A", "3.1 SP1", "3.1 SP2"),
         ] {
             assert_eq!(range_in(text, inside), In, "{inside} in {text}");
             assert_eq!(range_in(text, outside), Out, "{outside} not in {text}");
@@ -1153,6 +1238,23 @@ mod tests {
             range_in("< V4.1", "unknown firmware"),
             Containment::Unknown(_)
         ));
+    }
+
+    #[test]
+    fn conditions_naming_cves_are_read() {
+        let range = Range::parse(">= 4.4.0 (only affected by CVE-2019-10943)");
+        assert_eq!(range.only_cves(), ["CVE-2019-10943"]);
+        assert!(matches!(range.contains("V4.5"), Containment::Unknown(_)));
+        assert_eq!(range.without_condition().contains("V4.5"), Containment::In);
+        assert_eq!(
+            Range::parse("<= 2.4.17  (CVE-2022-3386 and CVE-2022-3385 only)").only_cves(),
+            ["CVE-2022-3386", "CVE-2022-3385"]
+        );
+        assert!(
+            Range::parse("< V8.1 SP1 with WinCC V7.3 Upd 13")
+                .only_cves()
+                .is_empty()
+        );
     }
 
     #[test]
