@@ -669,6 +669,33 @@ const CASES: &[Case] = &[
         present: &[("ICSA-19-344-06", "CVE-2019-10943", Likely)],
         absent: &["ICSA-19-344-06 CVE-2019-10929"],
     },
+    Case {
+        why: "icsa-22-069-03: 'SINEMA Server V14' vers:all/*: all versions of the V14 line the product name \
+              states: V14 SP2 is in it (likely). icsa-22-104-05 'All versions V14 < V14 SP3' (free text, \
+              from V14 below SP3) includes it; icsa-20-161-04 '< V14 SP3' too; icsa-19-099-03 '< V14 SP2' not.",
+        identity: &[
+            ("vendor", "Siemens"),
+            ("product_name", "SINEMA Server"),
+            ("software_version", "V14 SP2"),
+        ],
+        present: &[
+            ("ICSA-22-069-03", "CVE-2022-24281", Likely),
+            ("ICSA-22-104-05", "CVE-2021-3449", Likely),
+            ("ICSA-20-161-04", "CVE-2020-7580", Likely),
+        ],
+        absent: &["ICSA-19-099-03"],
+    },
+    Case {
+        why: "icsa-22-069-03: 'SINEMA Server V14' vers:all/*: a SINEMA Server V15 is another line: not \
+              matched.",
+        identity: &[
+            ("vendor", "Siemens"),
+            ("product_name", "SINEMA Server"),
+            ("software_version", "V15"),
+        ],
+        present: &[],
+        absent: &["ICSA-22-069-03", "ICSA-22-104-05"],
+    },
 ];
 
 #[test]
@@ -792,4 +819,81 @@ fn hand_picked_identities_match_the_advisories_they_should() {
         failures.len(),
         failures.join("\n\n")
     );
+}
+
+/// Prints what typical devices match, for reading by eye:
+/// `cargo test -p faro-collector --test intel_matching -- --ignored --nocapture`.
+#[test]
+#[ignore = "an audit to read, not a check"]
+fn audit_typical_devices() {
+    let devices: &[&[(&str, &str)]] = &[
+        &[
+            ("vendor", "Schneider Electric"),
+            ("product_code", "BMX P34 2020"),
+            ("revision", "v2.90"),
+        ],
+        &[
+            ("vendor", "Schneider Electric"),
+            ("product_code", "TM241CE40R"),
+            ("revision", "v5.0"),
+        ],
+        &[
+            ("vendor", "Rockwell Automation"),
+            ("product_name", "1756-EN2T"),
+            ("revision", "5.008"),
+        ],
+        &[
+            ("vendor", "Moxa"),
+            ("model_name", "EDS-405A-MM-SC"),
+            ("revision", "V3.8"),
+        ],
+        &[
+            ("vendor", "WAGO"),
+            ("product_name", "750-8202 PFC200"),
+            ("software_version", "03.00.39"),
+        ],
+        &[
+            ("vendor", "Phoenix Contact"),
+            ("product_name", "AXC F 2152"),
+            ("software_version", "2021.0"),
+        ],
+        &[
+            ("vendor", "Mitsubishi Electric"),
+            ("product_name", "R120CPU"),
+            ("revision", "45"),
+        ],
+        &[
+            ("vendor", "Beckhoff"),
+            ("product_name", "TwinCAT"),
+            ("software_version", "3.1"),
+        ],
+        &[
+            ("vendor", "Hitachi Energy"),
+            ("product_name", "RTU500"),
+            ("software_version", "12.7.1"),
+        ],
+        &[
+            ("vendor", "Siemens"),
+            ("order_number", "6ES7 516-3AN01-0AB0"),
+            ("firmware_version", "V2.8.3"),
+        ],
+        &[
+            ("vendor", "Siemens"),
+            ("product_name", "SCALANCE X208"),
+            ("firmware_version", "V4.0"),
+        ],
+        &[
+            ("vendor", "Schweitzer Engineering Laboratories"),
+            ("product_and_model", "SEL-751"),
+            ("software_version", "R100"),
+        ],
+    ];
+    for device in devices {
+        let matches = index().matches(&asset(device));
+        println!(
+            "{device:?}: {} matches\n{}\n",
+            matches.len(),
+            describe(&matches)
+        );
+    }
 }

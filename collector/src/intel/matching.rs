@@ -34,7 +34,12 @@
 //! does not match `SIMATIC S7-1500 Software Controller` (`software`, `controller`).
 //!
 //! **Version.** The product's version branch is evaluated by
-//! [`version`](super::version) against the asset's firmware.
+//! [`version`](super::version) against the asset's firmware. When the
+//! branch is all versions and the product name states a release line
+//! (`SINEMA Server V14`, `RTU500 series CMU Firmware Version 12.4`), the
+//! line is the range (`V14.x`), and the evidence says it came from the name.
+//! A condition that names CVEs (`>= 4.4.0 (only affected by
+//! CVE-2019-10943)`) restricts the product to those CVEs.
 //!
 //! **Confidence.** `confirmed`: a model number matched and the firmware is
 //! in range; `likely`: the product name matched and the firmware is in
@@ -47,7 +52,8 @@
 //! for the vulnerability is `fixed` or `known_not_affected`, or that is not
 //! listed as affected; a firmware at or above every fixed version the
 //! product's `vendor_fix` remediations name (`Update to V4.6 or later
-//! version`). Nothing else is dropped.
+//! version`), unless that "fix" lies inside the product's own constraints
+//! (then the range is trusted). Nothing else is dropped.
 //!
 //! One [`Match`] per (advisory, CVE) per asset: the most confident product.
 
@@ -58,7 +64,7 @@ use serde::{Deserialize, Serialize};
 use super::identity::{AssetIdentity, Attr};
 use super::model::{Advisory, Confidence, Product, VersionKind, Vulnerability};
 use super::vendor;
-use super::version::{Containment, Range, Version};
+use super::version::{Comparator, Constraint, Containment, Range, Version};
 
 /// A matched CWE.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,6 +157,9 @@ struct Entry {
     required: Vec<Vec<String>>,
     models: Vec<String>,
     range: Option<Range>,
+    /// The version line the product name states when the range is all versions
+    /// (`SINEMA Server V14`, `RTU500 series CMU Firmware Version 12.4`), as written.
+    name_line: Option<String>,
     /// Per applicable vulnerability: the match template and the fixed versions stated.
     vulnerabilities: Vec<(Match, Vec<Version>)>,
 }
@@ -595,6 +604,46 @@ fn template(
     (matched, fixes)
 }
 
+/// A version line a product name states: `Version 12.4`, `V16`, `V4.x`
+/// (a word `V<digits>…` or `Version <version>`); the text and the line.
+fn version_in_name(name: &str) -> Option<(String, Version)> {
+    let cleaned = drop_remarks(name);
+    let mut previous = "";
+    for word in cleaned.split_whitespace() {
+        let lower = previous.to_ascii_lowercase();
+        let designator = matches!(word.chars().next(), Some('V' | 'v'))
+            && word.chars().nth(1).is_some_and(|c| c.is_ascii_digit())
+            && word
+                .chars()
+                .skip(1)
+                .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'x' | 'X'));
+        let after_version_word = lower == "version"
+            && word
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit() || c == 'V' || c == 'v');
+        // `family < V4.x`: a range in the name, not a line; left to the range text.
+        if (designator || after_version_word)
+            && (previous.starts_with(['<', '>', '='])
+                || matches!(lower.as_str(), "prior" | "before" | "to"))
+        {
+            return None;
+        }
+        if designator || after_version_word {
+            if let Some(version) = Version::parse(word) {
+                let text = if after_version_word {
+                    format!("{previous} {word}")
+                } else {
+                    word.to_owned()
+                };
+                return Some((text, version.line()));
+            }
+        }
+        previous = word;
+    }
+    None
+}
+
 /// The product's name for matching: the product name branch, else the innermost family, else the full name.
 fn product_name(product: &Product) -> &str {
     if !product.product_name.trim().is_empty() {
@@ -655,6 +704,22 @@ impl Index {
                     .collect();
                 required.retain(|g| !g.iter().any(|t| name_models.contains(t)));
                 let vendor_key = vendor_keys.first().cloned().unwrap_or_default();
+                let mut range = product.version.as_ref().map(|v| Range::parse(&v.text));
+                let mut name_line = None;
+                if range.as_ref().is_some_and(Range::is_all) {
+                    if let Some((text, line)) = version_in_name(name) {
+                        range = Some(Range::Constraints {
+                            scheme: None,
+                            constraints: vec![Constraint {
+                                comparator: Comparator::Equal,
+                                version: line,
+                            }],
+                            condition: None,
+                            note: None,
+                        });
+                        name_line = Some(text);
+                    }
+                }
                 let vulnerabilities = applicable
                     .iter()
                     .map(|v| template(advisory, product, v, &vendor_key))
@@ -665,7 +730,8 @@ impl Index {
                     vendor_keys,
                     required,
                     models,
-                    range: product.version.as_ref().map(|v| Range::parse(&v.text)),
+                    range,
+                    name_line,
                     vulnerabilities,
                 };
                 let id = index.entries.len();
@@ -961,7 +1027,10 @@ impl Index {
                     VersionKind::Range => "product_version_range",
                 }
                 .to_owned(),
-                advisory_value: branch.text.clone(),
+                advisory_value: match &entry.name_line {
+                    Some(line) => format!("{} ({line} in the product name)", branch.text),
+                    None => branch.text.clone(),
+                },
             });
         }
         for (template, fixes) in &entry.vulnerabilities {
@@ -1097,6 +1166,27 @@ mod tests {
         assert_eq!(req("AFS660/AFS665"), ["afs660|afs665"]);
         assert_eq!(req("1756-EN2F Series B"), ["1756en2f", "seriesb"]);
         assert_eq!(req("WebAccess/SCADA"), ["webaccess", "scada"]);
+    }
+
+    #[test]
+    fn version_lines_in_product_names() {
+        let line = |name: &str| version_in_name(name).map(|(text, _)| text);
+        assert_eq!(line("SINEMA Server V14").as_deref(), Some("V14"));
+        assert_eq!(
+            line("RTU500 series CMU Firmware Version 12.4").as_deref(),
+            Some("Version 12.4")
+        );
+        assert_eq!(
+            line("SIMATIC S7-1200 CPU family < V4.x (incl. SIPLUS variants)"),
+            None
+        );
+        assert_eq!(line("SIMATIC S7-1500 CPU 1515R-2 PN"), None);
+        let (_, v16) =
+            version_in_name("SIMATIC NET PC Software V16").unwrap_or_else(|| panic!("no line"));
+        assert_eq!(
+            v16.compare(&Version::parse("V16 Update 3").unwrap_or_else(|| panic!("v"))),
+            std::cmp::Ordering::Equal
+        );
     }
 
     #[test]

@@ -336,6 +336,20 @@ impl Version {
         Some((version, after.trim_start()))
     }
 
+    /// The release line of this version: its base with a trailing wildcard
+    /// (`V16` → `V16.x`, `12.4` → `12.4.x`).
+    pub fn line(&self) -> Version {
+        let mut base = self.base.clone();
+        if base.last() != Some(&Segment::Any) {
+            base.push(Segment::Any);
+        }
+        Version {
+            base,
+            pre: None,
+            qualifiers: Vec::new(),
+        }
+    }
+
     /// The lenient order; wildcards compare equal to anything from their position on.
     pub fn compare(&self, other: &Version) -> Ordering {
         match compare_segments(&self.base, &other.base) {
