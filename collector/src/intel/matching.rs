@@ -468,6 +468,17 @@ fn glob(pattern: &str, text: &str) -> bool {
         .is_some_and(|rest| rest.iter().all(|&c| c == '*'))
 }
 
+/// Whether an asset's model number is the advisory's: equal (wildcards
+/// allowed), or the advisory's followed by a series or revision after a
+/// slash or parenthesis (`1756-EN2T/D` is a `1756-EN2T`).
+fn model_matches(advisory: &str, asset: &str) -> bool {
+    glob(advisory, asset)
+        || (!has_wildcard(advisory)
+            && asset
+                .strip_prefix(advisory)
+                .is_some_and(|rest| rest.starts_with(['/', '('])))
+}
+
 /// A model number compared uppercase without spaces.
 fn compact_model(text: &str) -> String {
     text.chars()
@@ -842,7 +853,8 @@ impl Index {
                 if seen.contains(&id) {
                     continue;
                 }
-                let Some(advisory_model) = entry.models.iter().find(|m| glob(m, model)) else {
+                let Some(advisory_model) = entry.models.iter().find(|m| model_matches(m, model))
+                else {
                     continue;
                 };
                 // An announced vendor must agree; an unannounced one may not contradict.
@@ -1195,6 +1207,9 @@ mod tests {
         assert!(glob("6ES7*-0XB0", "6ES7214-1AG40-0XB0"));
         assert!(!glob("6ES7211-1?E40-0XB0", "6ES7211-1AE40-0XB1"));
         assert!(glob("cs1dcpu**s", "cs1dcpu67s"));
+        assert!(model_matches("1756-EN2T", "1756-EN2T/D"));
+        assert!(!model_matches("1756-EN2T", "1756-EN2TR"));
+        assert!(model_matches("6ES7214-1AG40-0XB0", "6ES7214-1AG40-0XB0"));
     }
 
     #[test]
