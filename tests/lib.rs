@@ -62,7 +62,8 @@ pub fn sensor(args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// `faro-sensor analyze --format json FILE...`, parsed; panics with stderr on failure.
+/// `faro-sensor analyze --format json FILE...`, parsed; panics with stderr on
+/// failure, or when an identity attribute has no source (every report checked).
 pub fn analyze_json(files: &[&Path], extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["analyze", "--format", "json", "--no-progress"];
     args.extend_from_slice(extra);
@@ -75,7 +76,21 @@ pub fn analyze_json(files: &[&Path], extra: &[&str]) -> serde_json::Value {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for asset in report["assets"].as_array().into_iter().flatten() {
+        let keys = |member: &str| -> Vec<String> {
+            asset[member]
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            keys("identity"),
+            keys("identity_sources"),
+            "every identity attribute names its source: {asset}"
+        );
+    }
+    report
 }
 
 /// (client, server, server port) → function (as keyed in the report: a decimal

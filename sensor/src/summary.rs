@@ -125,7 +125,11 @@ fn asset_delta(asset: &AssetReport) -> AssetDelta {
         roles: asset.roles.iter().map(|r| (*r).to_owned()).collect(),
         protocols: asset.protocols.iter().map(|p| (*p).to_owned()).collect(),
         identity: asset.identity.clone(),
-        identity_sources: Default::default(),
+        identity_sources: asset
+            .identity_sources
+            .iter()
+            .map(|(name, source)| (name.clone(), (*source).to_owned()))
+            .collect(),
         posture: asset.posture.clone(),
         first_seen: asset.first_seen.clone(),
         last_seen: asset.last_seen.clone(),

@@ -110,6 +110,7 @@ fn shipped_sample_matches_its_truth_and_inventory() {
                     .is_some_and(|v| !v.as_str().unwrap().is_empty()),
                 "{plc}"
             );
+            assert_eq!(plc["identity_sources"][key], "modbus:fc43-14", "{plc}");
         }
         assert!(plc["mac"].is_string(), "{plc}");
     }
@@ -164,6 +165,11 @@ fn s7_plant_matches_the_generators_truth() {
         );
         for (name, value) in attributes.as_object().unwrap() {
             assert_eq!(&asset["identity"][name], value, "{ip} {name}");
+            let source = asset["identity_sources"][name].as_str().unwrap();
+            assert!(
+                ["s7:szl-0x0011", "s7:szl-0x001c", "s7plus:response"].contains(&source),
+                "{ip} {name} from {source}"
+            );
         }
     }
     // Posture from SZL 0x0132 index 4 and 0x0424, and rack/slot from the COTP CR.
@@ -172,6 +178,8 @@ fn s7_plant_matches_the_generators_truth() {
     assert_eq!(plc["posture"]["password_protected"], "false");
     assert_eq!(plc["posture"]["cpu_mode"], "run");
     assert_eq!(plc["identity"]["rack"], "0");
+    assert_eq!(plc["identity_sources"]["rack"], "s7:cotp-cr");
+    assert_eq!(plc["identity_sources"]["firmware_version"], "s7:szl-0x0011");
     assert_eq!(report["stats"]["malformed"]["s7"], 0);
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -239,6 +247,8 @@ fn dnp3_substation_matches_the_generators_truth() {
         );
         for (name, value) in attributes.as_object().unwrap() {
             assert_eq!(&asset["identity"][name], value, "{ip} {name}");
+            let source = asset["identity_sources"][name].as_str().unwrap();
+            assert!(source.starts_with("dnp3:g0v"), "{ip} {name} from {source}");
         }
     }
     // g50v4 (indexed absolute time and interval): tshark 4.0 does not know this
@@ -427,6 +437,14 @@ fn opcua_plant_matches_the_generators_truth() {
             "application_type",
         ] {
             assert_eq!(a["identity"][name], server[name], "{} {name}", server["ip"]);
+            let source = &a["identity_sources"][name];
+            assert!(
+                server[name].is_null()
+                    || source == "opcua:GetEndpoints"
+                    || source == "opcua:CreateSession",
+                "{} {name} from {source}",
+                server["ip"]
+            );
         }
         let offered: Vec<serde_json::Value> = a["opcua"]["endpoints"]
             .as_array()
@@ -466,6 +484,13 @@ fn opcua_plant_matches_the_generators_truth() {
         let a = asset(&client["ip"]);
         for name in ["application_uri", "application_name"] {
             assert_eq!(a["identity"][name], client[name], "{} {name}", client["ip"]);
+            if !client[name].is_null() {
+                assert_eq!(
+                    a["identity_sources"][name], "opcua:CreateSession",
+                    "{} {name}",
+                    client["ip"]
+                );
+            }
         }
         assert_eq!(
             certificates(a),

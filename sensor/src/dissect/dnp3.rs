@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use faro_protocols::Framing;
 use faro_protocols::dnp3::{app, link, transport};
+use faro_protocols::identity::IdentitySource;
 
 use super::{
     Analysis, FlowBinding, FlowEnds, FlowIds, FrameInfo, Orientation, StreamEvent, frame_stream,
@@ -350,8 +351,11 @@ fn apply_outstation(outstation: &mut Asset, fragment: &app::Fragment<'_>, has_at
             variation, value, ..
         } = header.values
         {
-            if let Some(name) = device_attribute(variation) {
-                outstation.set_identity(name, value);
+            if let (Some(name), Some(source)) = (
+                device_attribute(variation),
+                IdentitySource::dnp3_device_attribute(variation),
+            ) {
+                outstation.set_identity(name, value, source);
             }
         }
     }

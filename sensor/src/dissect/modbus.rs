@@ -2,6 +2,7 @@
 //! resynchronisation, request/response pairing, and inventory updates.
 
 use faro_protocols::Framing;
+use faro_protocols::identity::IdentitySource;
 use faro_protocols::modbus::{self, Adu, Anomalies, Body, Direction, FunctionCode};
 
 use super::{Analysis, FlowBinding, FlowEnds, FrameInfo, Orientation, StreamEvent, frame_stream};
@@ -203,7 +204,11 @@ impl ModbusFlow {
         if let Body::ReadDeviceIdResponse { objects, .. } = &message.body {
             if let Some(server) = inventory.asset_mut(ids.server, ts) {
                 for object in objects.iter() {
-                    server.set_identity(&identity_attribute(object.id), object.value);
+                    server.set_identity(
+                        &identity_attribute(object.id),
+                        object.value,
+                        IdentitySource::ModbusReadDeviceIdentification,
+                    );
                 }
             }
         }

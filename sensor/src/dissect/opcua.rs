@@ -9,6 +9,7 @@
 
 use std::collections::VecDeque;
 
+use faro_protocols::identity::IdentitySource;
 use faro_protocols::opcua::encoding::{self, StatusCode};
 use faro_protocols::opcua::secure::{self, SecurityPolicy};
 use faro_protocols::opcua::service::{self, IdentityToken, Service, ServiceId};
@@ -232,7 +233,11 @@ impl OpcUaFlow {
                     let server = at.ids.server;
                     if let Some(uri) = hello.server_uri {
                         if let Some(asset) = analysis.inventory.asset_mut(server, info.ts) {
-                            asset.set_identity("application_uri", uri);
+                            asset.set_identity(
+                                "application_uri",
+                                uri,
+                                IdentitySource::OpcUaReverseHello,
+                            );
                         }
                     }
                     if let Some(url) = hello.endpoint_url {
@@ -496,7 +501,13 @@ impl OpcUaFlow {
                 }
             }
             Service::CreateSessionRequest(request) => {
-                describe(analysis, client, ts, &request.client_description);
+                describe(
+                    analysis,
+                    client,
+                    ts,
+                    &request.client_description,
+                    IdentitySource::OpcUaCreateSession,
+                );
                 if let Some(url) = request.endpoint_url {
                     with_asset(analysis, server, ts, |a| {
                         a.opcua_mut().add_endpoint_url(url)
@@ -608,12 +619,14 @@ impl OpcUaFlow {
         match decoded {
             Service::GetEndpointsResponse(response) => {
                 for endpoint in &response.endpoints {
-                    offer(analysis, server, ts, endpoint, "get_endpoints");
+                    let source = IdentitySource::OpcUaGetEndpoints;
+                    offer(analysis, server, ts, endpoint, "get_endpoints", source);
                 }
             }
             Service::CreateSessionResponse(response) => {
                 for endpoint in &response.server_endpoints {
-                    offer(analysis, server, ts, endpoint, "create_session");
+                    let source = IdentitySource::OpcUaCreateSession;
+                    offer(analysis, server, ts, endpoint, "create_session", source);
                 }
                 if let Some(der) = response.server_certificate.filter(|c| !c.is_empty()) {
                     with_asset(analysis, server, ts, |a| {
@@ -740,6 +753,7 @@ fn describe(
     asset: AssetId,
     ts: u64,
     description: &service::ApplicationDescription<'_>,
+    source: IdentitySource,
 ) {
     let Some(asset) = analysis.inventory.asset_mut(asset, ts) else {
         return;
@@ -750,11 +764,11 @@ fn describe(
         ("application_name", description.application_name.text),
     ] {
         if let Some(value) = value {
-            asset.set_identity(name, value);
+            asset.set_identity(name, value, source);
         }
     }
     if let Some(kind) = description.application_type.name() {
-        asset.set_identity("application_type", kind.as_bytes());
+        asset.set_identity("application_type", kind.as_bytes(), source);
     }
 }
 
@@ -765,8 +779,9 @@ fn offer(
     ts: u64,
     endpoint: &service::EndpointDescription<'_>,
     seen_in: &'static str,
+    source: IdentitySource,
 ) {
-    describe(analysis, server, ts, &endpoint.server);
+    describe(analysis, server, ts, &endpoint.server, source);
     let text = |value: Option<&[u8]>| {
         value
             .and_then(device_text)

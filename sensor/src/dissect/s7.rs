@@ -4,6 +4,7 @@
 //! identity from SZL, CPU posture, and TLS-protected sessions.
 
 use faro_protocols::Probe;
+use faro_protocols::identity::IdentitySource;
 use faro_protocols::s7::comm::{self, Param, Rosctr};
 use faro_protocols::s7::cotp::{self, Cotp};
 use faro_protocols::s7::szl::{self, SzlRecord};
@@ -132,14 +133,19 @@ impl S7Flow {
                 if let Some(tsap) = connection.called_tsap.and_then(cotp::tsap) {
                     // The called TSAP addresses the CPU: its rack and slot.
                     with_asset(ends.server.ip, frame.ts, analysis, |plc| {
-                        plc.set_identity("rack", tsap.rack.to_string().as_bytes());
-                        plc.set_identity("slot", tsap.slot.to_string().as_bytes());
+                        let source = IdentitySource::S7CotpConnectionRequest;
+                        plc.set_identity("rack", tsap.rack.to_string().as_bytes(), source);
+                        plc.set_identity("slot", tsap.slot.to_string().as_bytes(), source);
                     });
                 }
                 if let Some(tsap) = connection.calling_tsap.and_then(cotp::tsap) {
                     if let Some(kind) = tsap.connection_type.name() {
                         with_asset(ends.client.ip, frame.ts, analysis, |client| {
-                            client.set_identity("s7_connection_type", kind.as_bytes());
+                            client.set_identity(
+                                "s7_connection_type",
+                                kind.as_bytes(),
+                                IdentitySource::S7CotpConnectionRequest,
+                            );
                         });
                     }
                 }
@@ -512,9 +518,10 @@ fn apply_szl(plc: &mut Asset, record: &SzlRecord<'_>) {
         } => match index {
             MODULE_INDEX => {
                 let order_number = szl::trim(order_number);
-                plc.set_identity("order_number", order_number);
+                let source = IdentitySource::S7SzlModuleIdentification;
+                plc.set_identity("order_number", order_number, source);
                 if is_siemens_order_number(order_number) {
-                    plc.set_identity("vendor", b"Siemens");
+                    plc.set_identity("vendor", b"Siemens", source);
                 }
             }
             FIRMWARE_INDEX => {
@@ -522,6 +529,7 @@ fn apply_szl(plc: &mut Asset, record: &SzlRecord<'_>) {
                     plc.set_identity(
                         "firmware_version",
                         format!("V{major}.{minor}.{patch}").as_bytes(),
+                        IdentitySource::S7SzlModuleIdentification,
                     );
                 }
             }
@@ -529,7 +537,11 @@ fn apply_szl(plc: &mut Asset, record: &SzlRecord<'_>) {
         },
         SzlRecord::ComponentIdentification { index, text } => {
             if let Some(name) = component_attribute(index) {
-                plc.set_identity(name, szl::trim(text));
+                plc.set_identity(
+                    name,
+                    szl::trim(text),
+                    IdentitySource::S7SzlComponentIdentification,
+                );
             }
         }
         SzlRecord::Protection {
@@ -596,7 +608,7 @@ fn is_siemens_order_number(text: &[u8]) -> bool {
 fn apply_plus_string(plc: &mut Asset, text: &[u8]) {
     let text = szl::trim(text);
     if is_siemens_order_number(text) && text.len() >= "6ES7 214-1AG40-0XB0".len() {
-        plc.set_identity("order_number", text);
-        plc.set_identity("vendor", b"Siemens");
+        plc.set_identity("order_number", text, IdentitySource::S7PlusResponse);
+        plc.set_identity("vendor", b"Siemens", IdentitySource::S7PlusResponse);
     }
 }

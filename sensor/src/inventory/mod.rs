@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use faro_firmware_config::CapacityLimits;
+use faro_protocols::identity::IdentitySource;
 
 use crate::flow::TransportProto;
 use crate::stats::Shed;
@@ -135,25 +136,25 @@ pub const MAX_VLANS_PER_ASSET: usize = 8;
 /// padding trimmed; `None` when nothing is left.
 pub fn device_text(value: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
     let value = value.get(..MAX_IDENTITY_VALUE_LEN).unwrap_or(value);
-    let text = String::from_utf8_lossy(value);
-    let trimmed = text.trim_matches(|c: char| c == '\0' || c.is_whitespace());
-    if trimmed.is_empty() {
-        return None;
-    }
-    Some(if trimmed.len() == text.len() {
-        text
-    } else {
-        std::borrow::Cow::Owned(trimmed.to_owned())
-    })
+    let padding = |c: char| c == '\0' || c.is_whitespace();
+    // Valid UTF-8 (the common case) is borrowed, padding and all: no allocation.
+    let text = match String::from_utf8_lossy(value) {
+        std::borrow::Cow::Borrowed(text) => std::borrow::Cow::Borrowed(text.trim_matches(padding)),
+        std::borrow::Cow::Owned(text) => {
+            std::borrow::Cow::Owned(text.trim_matches(padding).to_owned())
+        }
+    };
+    (!text.is_empty()).then_some(text)
 }
 
-/// Inserts a device-provided string, bounded in count and length.
-fn set_attribute(map: &mut BTreeMap<String, String>, name: &str, value: &[u8]) {
+/// Inserts a device-provided string, bounded in count and length; whether
+/// the value is now the attribute's (new, changed or the same as before).
+fn set_attribute(map: &mut BTreeMap<String, String>, name: &str, value: &[u8]) -> bool {
     if map.len() >= MAX_IDENTITY_ATTRIBUTES && !map.contains_key(name) {
-        return;
+        return false;
     }
     let Some(text) = device_text(value) else {
-        return;
+        return false;
     };
     let text = text.as_ref();
     // Devices repeat the same state in every response: update in place, allocate only when new.
@@ -167,6 +168,7 @@ fn set_attribute(map: &mut BTreeMap<String, String>, name: &str, value: &[u8]) {
             map.insert(name.to_owned(), text.to_owned());
         }
     }
+    true
 }
 
 /// A device seen on the network.
@@ -184,6 +186,9 @@ pub struct Asset {
     protocols: u32,
     /// Identity attributes by name (vendor, product_code, revision, …).
     pub identity: BTreeMap<String, String>,
+    /// For each attribute of `identity`, the message that last set it. Its
+    /// keys are always those of `identity`: bounded the same way.
+    pub identity_sources: BTreeMap<String, IdentitySource>,
     /// Security-relevant device state as last observed (CPU mode, key
     /// switch, protection level, …), by name.
     pub posture: BTreeMap<String, String>,
@@ -214,15 +219,25 @@ impl Asset {
         self.protocols |= protocol.bit();
     }
 
-    /// Records an identity attribute, bounded in count and length. Blank
-    /// values (NUL or space padding only) are not recorded.
-    pub fn set_identity(&mut self, name: &str, value: &[u8]) {
-        set_attribute(&mut self.identity, name, value);
+    /// Records an identity attribute and the message it came from, bounded
+    /// in count and length. Blank values (NUL or space padding only) are not
+    /// recorded. The latest message wins, also when it repeats the value; a
+    /// value and source seen before cost no allocation.
+    pub fn set_identity(&mut self, name: &str, value: &[u8], source: IdentitySource) {
+        if !set_attribute(&mut self.identity, name, value) {
+            return;
+        }
+        match self.identity_sources.get_mut(name) {
+            Some(current) => *current = source,
+            None => {
+                self.identity_sources.insert(name.to_owned(), source);
+            }
+        }
     }
 
     /// Records a posture attribute, bounded like identity attributes.
     pub fn set_posture(&mut self, name: &str, value: &str) {
-        set_attribute(&mut self.posture, name, value.as_bytes());
+        let _ = set_attribute(&mut self.posture, name, value.as_bytes());
     }
 
     /// Records what the link layer says about a frame this asset sent.
@@ -534,6 +549,7 @@ impl Inventory {
             roles: 0,
             protocols: 0,
             identity: BTreeMap::new(),
+            identity_sources: BTreeMap::new(),
             posture: BTreeMap::new(),
             opcua: None,
             first_seen: ts,
@@ -661,6 +677,53 @@ mod tests {
             transport: TransportProto::Tcp,
             protocol: Protocol::Modbus,
         }
+    }
+
+    #[test]
+    fn identity_records_its_source_bounded_latest_wins() {
+        let mut inv = Inventory::new(&CapacityLimits::default());
+        let mut shed = Shed::default();
+        let id = inv.asset_for([10, 0, 0, 1].into(), 1, &mut shed).unwrap();
+        let a = inv.asset_mut(id, 1).unwrap();
+        a.set_identity("vendor", b"Siemens", IdentitySource::S7PlusResponse);
+        a.set_identity(
+            "order_number",
+            b"6ES7 214-1AG40-0XB0 ",
+            IdentitySource::S7PlusResponse,
+        );
+        assert_eq!(a.identity_sources["vendor"], IdentitySource::S7PlusResponse);
+        // The same value from another message: that message is now the source.
+        a.set_identity(
+            "vendor",
+            b"Siemens",
+            IdentitySource::S7SzlModuleIdentification,
+        );
+        assert_eq!(a.identity["vendor"], "Siemens");
+        assert_eq!(
+            a.identity_sources["vendor"],
+            IdentitySource::S7SzlModuleIdentification
+        );
+        // A blank value changes neither the value nor its source.
+        a.set_identity(
+            "vendor",
+            b"\0\0  ",
+            IdentitySource::ModbusReadDeviceIdentification,
+        );
+        assert_eq!(
+            a.identity_sources["vendor"],
+            IdentitySource::S7SzlModuleIdentification
+        );
+        assert_eq!(a.identity["order_number"], "6ES7 214-1AG40-0XB0");
+        // Past the cap nothing new is recorded, in either map.
+        for i in 0..2 * MAX_IDENTITY_ATTRIBUTES {
+            a.set_identity(
+                &format!("object_{i}"),
+                b"x",
+                IdentitySource::ModbusReadDeviceIdentification,
+            );
+        }
+        assert_eq!(a.identity.len(), MAX_IDENTITY_ATTRIBUTES);
+        assert!(a.identity.keys().eq(a.identity_sources.keys()));
     }
 
     #[test]

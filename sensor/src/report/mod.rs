@@ -120,6 +120,9 @@ pub struct AssetReport {
     pub protocols: Vec<&'static str>,
     /// Identity attributes.
     pub identity: BTreeMap<String, String>,
+    /// For each identity attribute, the message it came from (an
+    /// [`faro_protocols::identity::IdentitySource`] name).
+    pub identity_sources: BTreeMap<String, &'static str>,
     /// Security-relevant device state.
     pub posture: BTreeMap<String, String>,
     /// OPC UA: endpoints offered and asked for, certificates.
@@ -338,6 +341,11 @@ fn asset_report(asset: &Asset, config: &Config) -> AssetReport {
         roles: asset.roles().map(|r| r.name()).collect(),
         protocols: asset.protocols().map(|p| p.name()).collect(),
         identity: asset.identity.clone(),
+        identity_sources: asset
+            .identity_sources
+            .iter()
+            .map(|(name, source)| (name.clone(), source.name()))
+            .collect(),
         posture: asset.posture.clone(),
         opcua: asset.opcua.as_deref().map(|opcua| OpcUaAssetReport {
             details: opcua.clone(),
