@@ -696,6 +696,18 @@ const CASES: &[Case] = &[
         present: &[],
         absent: &["ICSA-22-069-03", "ICSA-22-104-05"],
     },
+    Case {
+        why: "icsa-20-065-01: WAGO 'Series PFC200' with the version branch '750-82xx/xxx-xxx' (CISA put the \
+              order number pattern where the version goes): unreadable as a version, so the PFC200 is \
+              possible with the text shown, not dropped.",
+        identity: &[
+            ("vendor", "WAGO Kontakttechnik GmbH & Co. KG"),
+            ("product_name", "750-8202 PFC200"),
+            ("software_version", "03.00.39"),
+        ],
+        present: &[("ICSA-20-065-01", "CVE-2019-5073", Possible)],
+        absent: &[],
+    },
 ];
 
 #[test]

@@ -225,6 +225,13 @@ impl Version {
                     }
                 } else if lower == "x" || lower.chars().all(|c| c == '*') {
                     Some(Segment::Any)
+                } else if lower.len() >= 2 && lower.chars().all(|c| c == 'x') {
+                    // `1.38.xx` is a wildcard; `750-82xx`, `RLC-4XX` a model-number
+                    // pattern, not a version.
+                    if piece_runs.len() > 1 {
+                        return None;
+                    }
+                    Some(Segment::Any)
                 } else if let Some(rank) = qualifier_rank(&lower) {
                     if let Some(previous) = pending.replace(rank) {
                         version.qualifiers.push((previous, 0));
@@ -233,7 +240,12 @@ impl Version {
                 } else if let Some(rank) = pre_rank(&lower) {
                     version.pre = Some((rank, Vec::new()));
                     None
-                } else if run.len() <= 2 {
+                } else if run.len() == 1
+                    || (run.len() == 2
+                        && (piece_runs.len() > 1 || run.chars().all(|c| c.is_ascii_uppercase())))
+                {
+                    // `10.0a`, `HW00`, `EA`: letters of a version; a lone
+                    // lowercase pair (`_up_to_`) is a word.
                     Some(Segment::Text(lower))
                 } else if n == 0 && !version.base.is_empty() {
                     // A word starting a piece ends the version before it.
@@ -1149,6 +1161,11 @@ mod tests {
         assert!(Version::parse("1SAP500900R0101").is_none());
         assert!(Version::parse("No version").is_none());
         assert!(Version::parse("april 1").is_none());
+        assert!(Version::parse("750-82xx/xxx-xxx").is_none());
+        assert!(matches!(
+            Range::parse("750-82xx/xxx-xxx"),
+            Range::Unreadable { .. }
+        ));
     }
 
     fn range_in(text: &str, version: &str) -> Containment {
@@ -1213,6 +1230,7 @@ mod tests {
             ("<=(R4.02)", "R4.01", "R4.10"),
             ("<=QRTB_2.12.7", "2.12.7", "2.12.8"),
             ("< VX.2.14", "V3.2.13", "V3.2.14"),
+            ("1.38.xx | 1.39.00", "1.38.5", "1.40"),
             ("< 02.07.07(10)", "02.07.07(09)", "02.07.08"),
             ("1.265B -1.285X", "1.270", "1.290"),
             ("2.2.3  until 2.2.3.3", "2.2.3.1", "2.2.4"),
