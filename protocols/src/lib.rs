@@ -105,6 +105,7 @@ pub mod fuzzing;
 pub mod identity;
 pub mod modbus;
 pub mod opcua;
+pub mod oui;
 pub mod s7;
 pub mod stream;
 pub mod uplink;
