@@ -420,3 +420,41 @@ fn a_rolie_feed_imports_exactly_what_it_lists() {
     assert_eq!(r.errors.len(), 1, "{r}");
     assert!(r.errors[0].reason.contains("icsa-00-000-00.json"), "{r}");
 }
+
+/// Replays the committed corpus and crash reproducers of the
+/// `csaf_document` fuzz target (what it does, here), so a fixed crash
+/// stays fixed.
+#[test]
+fn csaf_document_fuzz_corpus() {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    let mut count = 0;
+    let mut advisories = 0;
+    for dir in ["corpus", "artifacts"] {
+        let Ok(entries) = std::fs::read_dir(fuzz.join(dir).join("csaf_document")) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if !path.is_file() {
+                continue;
+            }
+            let data = std::fs::read(&path).unwrap();
+            if let Ok(advisory) = csaf::parse(&data) {
+                let stored = serde_json::to_string(&advisory).unwrap();
+                let back: faro_collector::intel::model::Advisory =
+                    serde_json::from_str(&stored).unwrap();
+                assert_eq!(back, advisory, "{}", path.display());
+                advisories += 1;
+            }
+            let _ = faro_collector::intel::kev::parse(&data);
+            let _ = faro_collector::intel::epss::looks_like(&data);
+            let _ = faro_collector::intel::epss::parse(&data);
+            count += 1;
+        }
+    }
+    assert!(
+        count >= 6 && advisories >= 2,
+        "no corpus for csaf_document under {}",
+        fuzz.display()
+    );
+}
