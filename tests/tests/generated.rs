@@ -113,7 +113,13 @@ fn shipped_sample_matches_its_truth_and_inventory() {
             assert_eq!(plc["identity_sources"][key], "modbus:fc43-14", "{plc}");
         }
         assert!(plc["mac"].is_string(), "{plc}");
+        // They name themselves: no MAC vendor hint.
+        assert!(identity.get("mac_vendor").is_none(), "{plc}");
     }
+    // The HMIs announce nothing: their MAC's vendor, from the IEEE registry, as a hint.
+    let hmi = assets.iter().find(|a| a["ip"] == "10.20.0.21").unwrap();
+    assert_eq!(hmi["identity"]["mac_vendor"], "Dell Inc.", "{hmi}");
+    assert_eq!(hmi["identity_sources"]["mac_vendor"], "oui", "{hmi}");
     assert!(
         assets.iter().any(|a| a["vlans"] == serde_json::json!([20])),
         "the PLC on VLAN 20"

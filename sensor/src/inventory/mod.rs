@@ -4,7 +4,7 @@
 
 pub mod opcua;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 
 use faro_firmware_config::CapacityLimits;
@@ -233,6 +233,30 @@ impl Asset {
                 self.identity_sources.insert(name.to_owned(), source);
             }
         }
+    }
+
+    /// Whether the device named itself: an identity attribute from one of its
+    /// own messages. Rack, slot and connection type of a COTP connection
+    /// request are the client's choice and do not count, nor does the OUI.
+    pub fn announced_identity(&self) -> bool {
+        self.identity_sources.values().any(|source| {
+            !matches!(
+                source,
+                IdentitySource::S7CotpConnectionRequest | IdentitySource::Oui
+            )
+        })
+    }
+
+    /// The IEEE registry's vendor of the asset's MAC address, as a weak
+    /// hint for an asset that announced no identity; `None` when it did,
+    /// when its MAC is not its own (`shared`: seen for several assets, a
+    /// router's), or when the registry names no vendor for it.
+    pub fn mac_vendor_hint(&self, shared: &HashSet<[u8; 6]>) -> Option<&'static str> {
+        let mac = self.mac?;
+        if self.announced_identity() || shared.contains(&mac) {
+            return None;
+        }
+        faro_protocols::oui::vendor(mac)
     }
 
     /// Records a posture attribute, bounded like identity attributes.
@@ -630,6 +654,19 @@ impl Inventory {
         &self.assets
     }
 
+    /// MAC addresses that are the latest source address of more than one
+    /// asset: a router's or a gateway's, which names none of them.
+    pub fn shared_macs(&self) -> HashSet<[u8; 6]> {
+        let mut seen = HashSet::new();
+        let mut shared = HashSet::new();
+        for mac in self.assets.iter().filter_map(|a| a.mac) {
+            if !seen.insert(mac) {
+                shared.insert(mac);
+            }
+        }
+        shared
+    }
+
     /// Every edge, in order of first appearance.
     pub fn edges(&self) -> &[Edge] {
         &self.edges
@@ -724,6 +761,48 @@ mod tests {
         }
         assert_eq!(a.identity.len(), MAX_IDENTITY_ATTRIBUTES);
         assert!(a.identity.keys().eq(a.identity_sources.keys()));
+    }
+
+    #[test]
+    fn mac_vendor_hint_only_for_silent_assets_with_their_own_mac() {
+        let mut inv = Inventory::new(&CapacityLimits::default());
+        let mut shed = Shed::default();
+        let mut add = |last: u8, mac: [u8; 6]| {
+            let id = inv
+                .asset_for([10, 0, 0, last].into(), 1, &mut shed)
+                .unwrap();
+            inv.asset_mut(id, 1).unwrap().saw_frame(Some(mac), None);
+            id
+        };
+        let silent = add(1, [0x00, 0x0e, 0x8c, 0, 0, 1]);
+        let client = add(2, [0x00, 0x0e, 0x8c, 0, 0, 2]);
+        let named = add(3, [0x00, 0x0e, 0x8c, 0, 0, 3]);
+        // Two addresses behind one router: its MAC names neither.
+        let routed = add(4, [0x00, 0x00, 0xbc, 0, 0, 9]);
+        let _ = add(5, [0x00, 0x00, 0xbc, 0, 0, 9]);
+        let local = add(6, [0x02, 0x0e, 0x8c, 0, 0, 6]);
+        inv.asset_mut(client, 1).unwrap().set_identity(
+            "s7_connection_type",
+            b"pg",
+            IdentitySource::S7CotpConnectionRequest,
+        );
+        inv.asset_mut(named, 1).unwrap().set_identity(
+            "vendor",
+            b"Acme",
+            IdentitySource::ModbusReadDeviceIdentification,
+        );
+        let shared = inv.shared_macs();
+        assert_eq!(shared, HashSet::from([[0x00, 0x00, 0xbc, 0, 0, 9]]));
+        let hint = |id| inv.asset(id).unwrap().mac_vendor_hint(&shared);
+        assert_eq!(hint(silent), Some("Siemens AG"));
+        assert_eq!(
+            hint(client),
+            Some("Siemens AG"),
+            "the TSAP is not an announcement"
+        );
+        assert_eq!(hint(named), None);
+        assert_eq!(hint(routed), None);
+        assert_eq!(hint(local), None);
     }
 
     #[test]

@@ -3,10 +3,11 @@
 
 pub mod table;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::{Duration, UNIX_EPOCH};
 
 use faro_firmware_config::Config;
+use faro_protocols::identity::IdentitySource;
 use faro_protocols::s7;
 use serde::Serialize;
 use serde::ser::SerializeMap;
@@ -300,9 +301,10 @@ impl Report {
     ) -> Self {
         let mut assets: Vec<&Asset> = inventory.assets().iter().collect();
         assets.sort_by_key(|a| a.ip);
+        let shared_macs = inventory.shared_macs();
         let assets = assets
             .into_iter()
-            .map(|asset| asset_report(asset, config))
+            .map(|asset| asset_report(asset, config, &shared_macs))
             .collect();
         let mut edges: Vec<EdgeReport> = inventory
             .edges()
@@ -332,7 +334,20 @@ impl Report {
     }
 }
 
-fn asset_report(asset: &Asset, config: &Config) -> AssetReport {
+/// The identity attribute of the MAC vendor hint ([`Asset::mac_vendor_hint`]).
+pub const MAC_VENDOR: &str = "mac_vendor";
+
+fn asset_report(asset: &Asset, config: &Config, shared_macs: &HashSet<[u8; 6]>) -> AssetReport {
+    let mut identity = asset.identity.clone();
+    let mut identity_sources: BTreeMap<String, &'static str> = asset
+        .identity_sources
+        .iter()
+        .map(|(name, source)| (name.clone(), source.name()))
+        .collect();
+    if let Some(vendor) = asset.mac_vendor_hint(shared_macs) {
+        identity.insert(MAC_VENDOR.to_owned(), vendor.to_owned());
+        identity_sources.insert(MAC_VENDOR.to_owned(), IdentitySource::Oui.name());
+    }
     AssetReport {
         ip: asset.ip.to_string(),
         mac: asset.mac.map(format_mac),
@@ -340,12 +355,8 @@ fn asset_report(asset: &Asset, config: &Config) -> AssetReport {
         dnp3_addresses: asset.dnp3_addresses.clone(),
         roles: asset.roles().map(|r| r.name()).collect(),
         protocols: asset.protocols().map(|p| p.name()).collect(),
-        identity: asset.identity.clone(),
-        identity_sources: asset
-            .identity_sources
-            .iter()
-            .map(|(name, source)| (name.clone(), source.name()))
-            .collect(),
+        identity,
+        identity_sources,
         posture: asset.posture.clone(),
         opcua: asset.opcua.as_deref().map(|opcua| OpcUaAssetReport {
             details: opcua.clone(),

@@ -54,6 +54,12 @@ pub fn render(report: &Report) -> String {
                 identity_seen.push(v);
             }
         }
+        // The OUI's vendor is a hint, not what the device says: marked so.
+        let mac_vendor = a
+            .identity
+            .get(super::MAC_VENDOR)
+            .map(|vendor| format!("{vendor} (MAC OUI)"));
+        identity_seen.extend(mac_vendor.as_deref());
         let mut posture: Vec<String> = a.posture.iter().map(|(k, v)| format!("{k}={v}")).collect();
         if let Some(opcua) = &a.opcua {
             // Short policy names: the URIs share one prefix.
