@@ -190,6 +190,15 @@ pub const ALIASES: &[(&str, &[&str])] = &[
     ("b braun", &["b braun medical", "b braun melsungen"]),
     ("real time automation", &["real time automation rta"]),
     ("national instruments", &["ni", "national instruments ni"]),
+    ("becton dickinson", &["becton dickinson and", "bd"]),
+    ("johnson johnson", &[]),
+    ("propump and controls", &[]),
+    ("synergy systems solutions", &[]),
+    ("ge healthcare", &[]),
+    ("silex technology", &[]),
+    ("hillrom", &[]),
+    ("baxter", &["baxter international"]),
+    ("wind river", &["wind river systems"]),
 ];
 
 /// Keys whose products a device of the other may carry (renamed or sold businesses).
@@ -368,18 +377,48 @@ pub fn keys(name: &str) -> Vec<String> {
     let whole = canonical(name);
     push(&mut out, &whole);
     if !ALIAS_MAP.contains_key(whole.as_ref()) {
-        let repaired = repair(name);
-        let separated = repaired
-            .replace(" and ", ",")
-            .replace(" & ", ",")
-            .replace(';', ",");
-        for part in separated.split(',') {
-            let key = canonical(part);
-            // Parts that are only a suffix (`, LLC`) normalise to a suffix word: skip them.
-            if SUFFIXES.contains(&key.as_ref()) {
+        let repaired = repair(name).replace(';', ",");
+        for part in repaired.split(',') {
+            // `…, and WAGO`; `…, a subsidiary of Johnson Controls Inc.`
+            let mut part = part.trim();
+            for lead in [
+                "and ",
+                "& ",
+                "a subsidiary of ",
+                "an affiliate of ",
+                "formerly ",
+            ] {
+                if part.len() > lead.len()
+                    && part
+                        .get(..lead.len())
+                        .is_some_and(|p| p.eq_ignore_ascii_case(lead))
+                {
+                    part = part.get(lead.len()..).unwrap_or_default().trim();
+                }
+            }
+            // `General Electric (GE) and Emerson`, `LLC and Schneider Electric Software`:
+            // split at `and` only into known vendors (`Hirschmann Automation and
+            // Control` is one company).
+            let pieces: Vec<&str> = part.split(" and ").flat_map(|p| p.split(" & ")).collect();
+            let known: Vec<Cow<'static, str>> = pieces
+                .iter()
+                .map(|p| canonical(p))
+                .filter(|k| !k.is_empty() && !SUFFIXES.contains(&k.as_ref()))
+                .collect();
+            if pieces.len() > 1
+                && !known.is_empty()
+                && known.iter().all(|k| ALIAS_MAP.contains_key(k.as_ref()))
+            {
+                for key in &known {
+                    push(&mut out, key);
+                }
                 continue;
             }
-            push(&mut out, &key);
+            let key = canonical(part);
+            // Parts that are only a suffix (`, LLC`) normalise to a suffix word: skip them.
+            if !SUFFIXES.contains(&key.as_ref()) {
+                push(&mut out, &key);
+            }
         }
     }
     let direct = out.len();
@@ -502,6 +541,35 @@ mod tests {
         assert_eq!(
             super::keys("Schneider Electric Software, LLC"),
             ["schneider electric"]
+        );
+        assert_eq!(
+            super::keys("Hirschmann Automation and Control GmbH, Belden Inc."),
+            [
+                "hirschmann automation and control gmbh belden",
+                "hirschmann",
+                "belden"
+            ]
+        );
+        assert_eq!(
+            super::keys("Sensormatic Electronics, LLC, a subsidiary of Johnson Controls Inc."),
+            [
+                "sensormatic electronics llc a subsidiary of johnson controls",
+                "sensormatic electronics",
+                "johnson controls"
+            ]
+        );
+        assert_eq!(
+            super::keys("Becton, Dickinson and Company (BD)"),
+            ["becton dickinson"]
+        );
+        assert_eq!(
+            super::keys("AVEVA Software, LLC and Schneider Electric Software, LLC"),
+            [
+                "aveva software llc and schneider electric software",
+                "aveva",
+                "schneider electric",
+                "osisoft"
+            ]
         );
         assert_eq!(
             super::keys("General Electric (GE) and Emerson"),
