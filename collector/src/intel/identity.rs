@@ -21,8 +21,10 @@
 //! order number.
 //!
 //! The MAC OUI vendor is a weak hint, kept apart from the announced vendor
-//! ([`AssetIdentity::vendor_hint`]); the caller disables it for MACs that
-//! several addresses share (a router's).
+//! ([`AssetIdentity::vendor_hint`]): the sensor's `mac_vendor` (source
+//! `oui`), or for older sensors the collector's own lookup of the asset's MAC
+//! in `faro_protocols::oui`; the caller disables it for MACs that several
+//! addresses share (a router's).
 
 use std::collections::BTreeMap;
 
@@ -258,6 +260,15 @@ pub fn from_asset(asset: &AssetDelta, use_oui: bool) -> AssetIdentity {
     let mut identity = AssetIdentity::from_attributes(&asset.identity, &asset.identity_sources);
     if !use_oui {
         identity.vendor_hint = None;
+        return identity;
+    }
+    // Older sensors send no `mac_vendor`: the collector looks the MAC up itself.
+    if identity.vendor.is_none() && identity.vendor_hint.is_none() {
+        if let Some(mac) = asset.mac.as_deref() {
+            if let Some(vendor) = faro_protocols::oui::vendor_from_str(mac) {
+                identity = identity.with_vendor_hint(vendor, mac);
+            }
+        }
     }
     identity
 }
@@ -314,6 +325,24 @@ mod tests {
         assert_eq!(product_line("6ES7516-3AN01-0AB0"), Some("SIMATIC S7-1500"));
         assert_eq!(product_line("BMX P34 2020"), Some("Modicon M340"));
         assert_eq!(product_line("unknown"), None);
+    }
+
+    #[test]
+    fn the_collector_looks_the_mac_up_only_when_allowed() {
+        let asset: AssetDelta = match serde_json::from_value(serde_json::json!({
+            "ip": "10.0.0.5", "mac": "00:1b:1b:01:02:03", "roles": [], "protocols": [],
+            "identity": {"product_name": "X"}, "posture": {},
+            "first_seen": "2024-01-01T00:00:00Z", "last_seen": "2024-01-01T00:00:00Z"
+        })) {
+            Ok(asset) => asset,
+            Err(e) => panic!("{e}"),
+        };
+        let expected = faro_protocols::oui::vendor_from_str("00:1b:1b:01:02:03");
+        assert_eq!(
+            from_asset(&asset, true).vendor_hint.map(|v| v.value),
+            expected.map(str::to_owned)
+        );
+        assert_eq!(from_asset(&asset, false).vendor_hint, None);
     }
 
     #[test]
