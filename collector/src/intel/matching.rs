@@ -901,6 +901,10 @@ impl Index {
                 }
             }
         }
+        let firmware_version = identity
+            .firmware
+            .as_ref()
+            .and_then(|f| Version::parse(&f.value));
         let mut best: HashMap<(usize, String), Match> = HashMap::new();
         for (id, model) in candidates {
             let Some(entry) = self.entries.get(id) else {
@@ -909,6 +913,7 @@ impl Index {
             self.evaluate(
                 entry,
                 identity,
+                firmware_version.as_ref(),
                 vendor_attr,
                 weak,
                 model,
@@ -928,6 +933,7 @@ impl Index {
         &self,
         entry: &Entry,
         identity: &AssetIdentity,
+        firmware_version: Option<&Version>,
         vendor_attr: Option<&Attr>,
         weak: bool,
         model: Option<(&Attr, &str)>,
@@ -948,7 +954,6 @@ impl Index {
             unconditional = entry.range.as_ref().map(Range::without_condition);
             unconditional.as_ref()
         };
-        let firmware_version = firmware.and_then(|f| Version::parse(&f.value));
         let (mut confidence, mut reason) = match (range, firmware) {
             (None, _) => (
                 Confidence::Possible,
@@ -965,7 +970,7 @@ impl Index {
                     Some("the advisory names all versions".to_owned()),
                 )
             }
-            (Some(range), Some(f)) => match range.contains(&f.value) {
+            (Some(range), Some(f)) => match range.contains_parsed(firmware_version, &f.value) {
                 Containment::Out => return,
                 Containment::In => (
                     if model.is_some() {
@@ -1057,7 +1062,7 @@ impl Index {
             // Fixed: at or above every fixed version the vendor names for the product. A
             // "fix" inside the product's own constraints contradicts them (CISA's
             // `>= 4.4.0` product with 'Update to v4.4.0'): the range is trusted.
-            if let Some(version) = &firmware_version {
+            if let Some(version) = firmware_version {
                 let fixes: Vec<&Version> = fixes
                     .iter()
                     .filter(|fix| !range.is_some_and(|r| r.constrains_in(fix)))

@@ -756,6 +756,12 @@ impl Range {
 
     /// Whether `version` (as a device reports it) is in this range.
     pub fn contains(&self, version: &str) -> Containment {
+        self.contains_parsed(Version::parse(version).as_ref(), version)
+    }
+
+    /// [`Range::contains`] for a version already parsed (`None`: `text` is unreadable).
+    pub fn contains_parsed(&self, parsed: Option<&Version>, text: &str) -> Containment {
+        let version = text;
         match self {
             Range::All { condition: None } => Containment::In,
             Range::All {
@@ -767,12 +773,12 @@ impl Range {
                 condition,
                 ..
             } => {
-                let Some(parsed) = Version::parse(version) else {
+                let Some(parsed) = parsed else {
                     return Containment::Unknown(format!(
                         "the version `{version}` is not readable"
                     ));
                 };
-                if !evaluate(constraints, &parsed) {
+                if !evaluate(constraints, parsed) {
                     Containment::Out
                 } else if let Some(condition) = condition {
                     Containment::Unknown(format!(
