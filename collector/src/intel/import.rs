@@ -513,27 +513,44 @@ fn rolie(feed: &Path, bytes: &[u8]) -> Result<Vec<Result<PathBuf, String>>, Stri
         .collect())
 }
 
-/// Orders two `tracking.version`s (`1`, `1.2.0`, `2.0.0-1`): number by
-/// number, a missing part counting as 0; a part that is not a number
-/// compares as text after the numbers.
+/// Orders two `tracking.version`s (`1`, `1.2.0`, `2.0.0-rc.1`): the
+/// version number by number, a missing part counting as 0 (`1` = `1.0.0`);
+/// then a release after its pre-releases (`1.0.0-rc.1` < `1.0.0`, as CSAF's
+/// semantic versioning has it), pre-releases part by part (numbers before
+/// text). Build metadata (`+…`) is ignored.
 pub fn compare_versions(a: &str, b: &str) -> Ordering {
-    let parts =
-        |s: &str| -> Vec<String> { s.trim().split(['.', '-', '+']).map(str::to_owned).collect() };
-    let (pa, pb) = (parts(a), parts(b));
-    for i in 0..pa.len().max(pb.len()) {
-        let x = pa.get(i).map(String::as_str).unwrap_or("0");
-        let y = pb.get(i).map(String::as_str).unwrap_or("0");
-        let o = match (x.parse::<u64>(), y.parse::<u64>()) {
-            (Ok(x), Ok(y)) => x.cmp(&y),
-            (Ok(_), Err(_)) => Ordering::Less,
-            (Err(_), Ok(_)) => Ordering::Greater,
-            (Err(_), Err(_)) => x.cmp(y),
-        };
-        if o != Ordering::Equal {
-            return o;
+    fn split(s: &str) -> (&str, Option<&str>) {
+        let s = s.trim();
+        let s = s.split_once('+').map_or(s, |(v, _)| v);
+        match s.split_once('-') {
+            Some((core, pre)) => (core, Some(pre)),
+            None => (s, None),
         }
     }
-    Ordering::Equal
+    fn parts(a: &str, b: &str) -> Ordering {
+        let (pa, pb): (Vec<&str>, Vec<&str>) = (a.split('.').collect(), b.split('.').collect());
+        for i in 0..pa.len().max(pb.len()) {
+            let x = pa.get(i).copied().unwrap_or("0");
+            let y = pb.get(i).copied().unwrap_or("0");
+            let o = match (x.parse::<u64>(), y.parse::<u64>()) {
+                (Ok(x), Ok(y)) => x.cmp(&y),
+                (Ok(_), Err(_)) => Ordering::Less,
+                (Err(_), Ok(_)) => Ordering::Greater,
+                (Err(_), Err(_)) => x.cmp(y),
+            };
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        Ordering::Equal
+    }
+    let ((ca, pa), (cb, pb)) = (split(a), split(b));
+    parts(ca, cb).then_with(|| match (pa, pb) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+        (Some(x), Some(y)) => parts(x, y),
+    })
 }
 
 /// How a document's revision stands to the stored one.
@@ -699,6 +716,13 @@ mod tests {
         assert_eq!(compare_versions("2", "1.9.9"), Ordering::Greater);
         assert_eq!(compare_versions("1", "1.0.0"), Ordering::Equal);
         assert_eq!(compare_versions("1.0.0", "1.0.1"), Ordering::Less);
+        assert_eq!(compare_versions("1.0.0-rc.1", "1.0.0"), Ordering::Less);
+        assert_eq!(
+            compare_versions("1.0.0-rc.2", "1.0.0-rc.10"),
+            Ordering::Less
+        );
+        assert_eq!(compare_versions("1.0.1-alpha", "1.0.0"), Ordering::Greater);
+        assert_eq!(compare_versions("1.0.0+build.7", "1"), Ordering::Equal);
         assert_eq!(
             compare_versions("2025.08.25", "2025.08.3"),
             Ordering::Greater
