@@ -146,3 +146,78 @@ fn pending_table_is_bounded_and_sheds_visibly() {
     // 8 shed, 31 still pending when the flow ended.
     assert_eq!(outcome.stats.modbus.unanswered, 8 + 31);
 }
+
+/// An FC 17 request and its response, made by the project's encoder.
+fn report_server_id(tid: u16, data: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let mut request = Vec::new();
+    modbus::encode(
+        &mut request,
+        tid,
+        1,
+        FunctionCode::REPORT_SERVER_ID,
+        &Body::Empty,
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    modbus::encode(
+        &mut response,
+        tid,
+        1,
+        FunctionCode::REPORT_SERVER_ID,
+        &Body::ByteCounted {
+            byte_count: data.len() as u8,
+            data,
+        },
+    )
+    .unwrap();
+    (request, response)
+}
+
+#[test]
+fn report_server_id_is_identity_as_text_or_hex() {
+    use faro_protocols::identity::IdentitySource;
+    for (data, expected) in [
+        // libmodbus: id 0xB4, run indicator on, "LMB" and its version.
+        (
+            &b"\xb4\xffLMB3.1.10"[..],
+            [Some("0xb4"), Some("on"), Some("LMB3.1.10")],
+        ),
+        // A text id, run indicator off, binary additional data.
+        (
+            b"ACME PLC-7\x00\x01\x02",
+            [Some("ACME PLC-7"), Some("off"), Some("0x0102")],
+        ),
+        // No run indicator: all of it is the id.
+        (b"\x42\x07", [Some("0x4207"), None, None]),
+    ] {
+        let (request, response) = report_server_id(1, data);
+        let mut conn = Conn::new();
+        conn.send(true, &request);
+        conn.send(false, &response);
+        let outcome = conn.run(CapacityLimits::default());
+        let server = outcome
+            .inventory
+            .assets()
+            .iter()
+            .find(|a| a.ip == std::net::IpAddr::from([10, 0, 0, 2]))
+            .unwrap();
+        for (name, value) in ["server_id", "run_indicator", "server_id_additional_data"]
+            .into_iter()
+            .zip(expected)
+        {
+            assert_eq!(
+                server.identity.get(name).map(String::as_str),
+                value,
+                "{name}"
+            );
+            if value.is_some() {
+                assert_eq!(
+                    server.identity_sources.get(name),
+                    Some(&IdentitySource::ModbusReportServerId),
+                    "{name}"
+                );
+            }
+        }
+        assert_eq!(outcome.stats.modbus.responses, 1);
+    }
+}

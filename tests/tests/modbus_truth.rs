@@ -154,3 +154,25 @@ fn modbus_request_counts_match_tshark() {
     }
     assert_no_differences(&failures);
 }
+
+/// Report Server ID (FC 17) is identity. The capture's response, read off the
+/// wire: byte count 0x12, then `00 ff "Wingpath Limited"` (server id 0x00,
+/// run indicator on, the simulator's maker as additional data).
+#[test]
+fn report_server_id_is_identity() {
+    let report = analyze_json(&[&shared_pcaps().join("modbus-suricata-modbus.pcap")], &[]);
+    let server = report["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["ip"] == "10.0.0.3")
+        .unwrap();
+    for (name, value) in [
+        ("server_id", "0x00"),
+        ("run_indicator", "on"),
+        ("server_id_additional_data", "Wingpath Limited"),
+    ] {
+        assert_eq!(server["identity"][name], value, "{name}");
+        assert_eq!(server["identity_sources"][name], "modbus:fc17", "{name}");
+    }
+}

@@ -439,6 +439,50 @@ impl<'a> Iterator for FileRecordRequests<'a> {
     }
 }
 
+/// A Report Server ID response (FC 17) as the specification lays out its
+/// data: a device-specific server id, the run indicator status (0x00 off,
+/// 0xFF on) and device-specific additional data.
+///
+/// The specification does not say how long the server id is. The run
+/// indicator is taken to be the first 0x00 or 0xFF byte after the first
+/// byte: most devices send a one-byte id (libmodbus: `B4 FF "LMB3.1.10"`),
+/// some a text id before it. Without such a byte, all of the data is the
+/// server id and the run indicator is unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerIdReport<'a> {
+    /// The server id (device specific).
+    pub server_id: &'a [u8],
+    /// Run indicator status: `Some(true)` on (0xFF), `Some(false)` off (0x00).
+    pub run_indicator: Option<bool>,
+    /// Additional data (device specific), after the run indicator.
+    pub additional_data: &'a [u8],
+}
+
+impl<'a> ServerIdReport<'a> {
+    /// Splits the data of an FC 17 response (the bytes its byte count covers).
+    pub fn split(data: &'a [u8]) -> Self {
+        let indicator = data
+            .iter()
+            .skip(1)
+            .position(|&b| b == 0x00 || b == 0xFF)
+            .and_then(|at| data.split_at_checked(at + 1));
+        if let Some((server_id, rest)) = indicator {
+            if let Some((&status, additional_data)) = rest.split_first() {
+                return ServerIdReport {
+                    server_id,
+                    run_indicator: Some(status == 0xFF),
+                    additional_data,
+                };
+            }
+        }
+        ServerIdReport {
+            server_id: data,
+            run_indicator: None,
+            additional_data: &[],
+        }
+    }
+}
+
 /// One object of a Read Device Identification response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeviceIdObject<'a> {
@@ -544,6 +588,37 @@ impl<'a> Iterator for DeviceIdObjectIter<'a> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn server_id_report_splits_at_the_run_indicator() {
+        use super::ServerIdReport;
+        // libmodbus: id 0xB4, run indicator on, "LMB" and its version.
+        let report = ServerIdReport::split(b"\xb4\xffLMB3.1.10");
+        assert_eq!(report.server_id, b"\xb4");
+        assert_eq!(report.run_indicator, Some(true));
+        assert_eq!(report.additional_data, b"LMB3.1.10");
+        // An id of 0x00 is the id, not the indicator.
+        let report = ServerIdReport::split(&[0x00, 0x00, 0x07]);
+        assert_eq!(
+            (
+                report.server_id,
+                report.run_indicator,
+                report.additional_data
+            ),
+            (&[0x00][..], Some(false), &[0x07][..])
+        );
+        // A text id, then the indicator.
+        let report = ServerIdReport::split(b"PLC-7\xff");
+        assert_eq!(report.server_id, b"PLC-7");
+        assert_eq!(report.run_indicator, Some(true));
+        assert!(report.additional_data.is_empty());
+        // No indicator: all id.
+        for data in [&b""[..], b"\xff", b"\x42\x07"] {
+            let report = ServerIdReport::split(data);
+            assert_eq!(report.server_id, data);
+            assert_eq!(report.run_indicator, None);
+        }
+    }
+
     use super::*;
     use crate::modbus::{encode, frame, parse};
     use crate::stream::Framing;

@@ -34,7 +34,7 @@ pub use direction::direction_hint;
 pub use encode::{encode, write_body};
 pub use message::{
     Accesses, Body, DataAccess, DeviceIdObject, DeviceIdObjectIter, DeviceIdObjects,
-    FILE_REFERENCE_TYPE, FileRecordRequest, FileRecordRequests, Message,
+    FILE_REFERENCE_TYPE, FileRecordRequest, FileRecordRequests, Message, ServerIdReport,
 };
 pub use parse::parse;
 pub use types::{

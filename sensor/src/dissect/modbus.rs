@@ -3,10 +3,10 @@
 
 use faro_protocols::Framing;
 use faro_protocols::identity::IdentitySource;
-use faro_protocols::modbus::{self, Adu, Anomalies, Body, Direction, FunctionCode};
+use faro_protocols::modbus::{self, Adu, Anomalies, Body, Direction, FunctionCode, ServerIdReport};
 
 use super::{Analysis, FlowBinding, FlowEnds, FrameInfo, Orientation, StreamEvent, frame_stream};
-use crate::inventory::{AccessKey, FunctionKey, Protocol, Role};
+use crate::inventory::{AccessKey, Asset, FunctionKey, MAX_IDENTITY_VALUE_LEN, Protocol, Role};
 
 /// Largest partial ADU the stream keeps for this protocol.
 pub const MAX_PARTIAL: usize = modbus::MBAP_HEADER_LEN - 1 + modbus::MAX_FRAMED_LENGTH as usize;
@@ -47,6 +47,63 @@ fn identity_attribute(object_id: u8) -> std::borrow::Cow<'static, str> {
         6 => "user_application_name".into(),
         other => format!("object_{other}").into(),
     }
+}
+
+/// Records a Report Server ID response (FC 17) as identity: the server id,
+/// the run indicator and the additional data.
+fn apply_server_id_report(server: &mut Asset, report: &ServerIdReport<'_>) {
+    let source = IdentitySource::ModbusReportServerId;
+    let mut buffer = [0u8; MAX_IDENTITY_VALUE_LEN];
+    server.set_identity(
+        "server_id",
+        text_or_hex(report.server_id, &mut buffer),
+        source,
+    );
+    if let Some(on) = report.run_indicator {
+        let status: &[u8] = if on { b"on" } else { b"off" };
+        server.set_identity("run_indicator", status, source);
+    }
+    server.set_identity(
+        "server_id_additional_data",
+        text_or_hex(report.additional_data, &mut buffer),
+        source,
+    );
+}
+
+/// Device-specific bytes as the inventory shows them: the bytes themselves
+/// when they are printable ASCII text of two characters or more (NUL and
+/// space padding aside), else `0x` and lowercase hex, written into `buffer`
+/// (cut to its length, as identity values are). Nothing is allocated.
+fn text_or_hex<'b>(bytes: &'b [u8], buffer: &'b mut [u8; MAX_IDENTITY_VALUE_LEN]) -> &'b [u8] {
+    let text = bytes.trim_ascii_end();
+    let text = text
+        .iter()
+        .rposition(|&b| b != 0)
+        .and_then(|last| text.get(..=last))
+        .unwrap_or_default();
+    if text.len() >= 2 && text.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+        return text;
+    }
+    if bytes.is_empty() {
+        return bytes;
+    }
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let digit = |nibble: u8| DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0');
+    let mut len = 0;
+    if let Some(prefix) = buffer.get_mut(..2) {
+        prefix.copy_from_slice(b"0x");
+        len = 2;
+    }
+    for (pair, &byte) in buffer
+        .get_mut(2..)
+        .unwrap_or_default()
+        .chunks_exact_mut(2)
+        .zip(bytes)
+    {
+        pair.copy_from_slice(&[digit(byte >> 4), digit(byte & 0x0F)]);
+        len += 2;
+    }
+    buffer.get(..len).unwrap_or_default()
 }
 
 impl ModbusFlow {
@@ -210,6 +267,13 @@ impl ModbusFlow {
                         IdentitySource::ModbusReadDeviceIdentification,
                     );
                 }
+            }
+        }
+        if let (FunctionCode::REPORT_SERVER_ID, Body::ByteCounted { data, .. }) =
+            (message.function, &message.body)
+        {
+            if let Some(server) = inventory.asset_mut(ids.server, ts) {
+                apply_server_id_report(server, &ServerIdReport::split(data));
             }
         }
         let max_ranges = inventory.max_ranges;
