@@ -172,8 +172,10 @@ pub struct Index {
     by_token: HashMap<(String, String), Vec<usize>>,
     /// vendor key → entries whose required tokens are all wildcard patterns.
     by_vendor_wildcard: HashMap<String, Vec<usize>>,
-    /// The first four characters of a model number → entries.
+    /// The first four characters of a wildcarded model number → entries.
     by_model_prefix: HashMap<String, Vec<usize>>,
+    /// A plain model number (compact, uppercase) → entries.
+    by_model: HashMap<String, Vec<usize>>,
     /// Entries with a model number wildcarded in its first four characters.
     model_wildcards: Vec<usize>,
     advisories: usize,
@@ -440,17 +442,17 @@ fn has_wildcard(text: &str) -> bool {
 
 /// `?` one character, `*` any run (iterative, no recursion).
 fn glob(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
+    let p = pattern.as_bytes();
+    let t = text.as_bytes();
     let (mut pi, mut ti) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
         match p.get(pi) {
-            Some('*') => {
+            Some(b'*') => {
                 star = Some((pi, ti));
                 pi += 1;
             }
-            Some(&c) if c == '?' || Some(&c) == t.get(ti) => {
+            Some(&c) if c == b'?' || Some(&c) == t.get(ti) => {
                 pi += 1;
                 ti += 1;
             }
@@ -465,7 +467,7 @@ fn glob(pattern: &str, text: &str) -> bool {
         }
     }
     p.get(pi..)
-        .is_some_and(|rest| rest.iter().all(|&c| c == '*'))
+        .is_some_and(|rest| rest.iter().all(|&c| c == b'*'))
 }
 
 /// Whether an asset's model number is the advisory's: equal (wildcards
@@ -784,7 +786,9 @@ impl Index {
                 }
                 for model in &entry.models {
                     let prefix: String = model.chars().take(4).collect();
-                    if has_wildcard(&prefix) {
+                    if !has_wildcard(model) {
+                        index.by_model.entry(model.clone()).or_default().push(id);
+                    } else if has_wildcard(&prefix) {
                         index.model_wildcards.push(id);
                     } else {
                         index.by_model_prefix.entry(prefix).or_default().push(id);
@@ -797,6 +801,7 @@ impl Index {
             .by_token
             .values_mut()
             .chain(index.by_model_prefix.values_mut())
+            .chain(index.by_model.values_mut())
         {
             list.dedup();
         }
@@ -845,8 +850,22 @@ impl Index {
         let mut seen: HashSet<usize> = HashSet::new();
         for (attr, model) in &models {
             let prefix: String = model.chars().take(4).collect();
+            // `1756-EN2T/D` is also looked up as `1756-EN2T`.
+            let base = model
+                .split(['/', '('])
+                .next()
+                .filter(|b| b.len() < model.len());
+            let exact = self.by_model.get(model.as_str()).into_iter().flatten();
+            let by_base = base
+                .and_then(|b| self.by_model.get(b))
+                .into_iter()
+                .flatten();
             let listed = self.by_model_prefix.get(&prefix).into_iter().flatten();
-            for &id in listed.chain(self.model_wildcards.iter()) {
+            for &id in exact
+                .chain(by_base)
+                .chain(listed)
+                .chain(self.model_wildcards.iter())
+            {
                 let Some(entry) = self.entries.get(id) else {
                     continue;
                 };
