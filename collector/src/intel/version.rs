@@ -760,8 +760,7 @@ impl Range {
     }
 
     /// [`Range::contains`] for a version already parsed (`None`: `text` is unreadable).
-    pub fn contains_parsed(&self, parsed: Option<&Version>, text: &str) -> Containment {
-        let version = text;
+    pub fn contains_parsed(&self, parsed: Option<&Version>, version: &str) -> Containment {
         match self {
             Range::All { condition: None } => Containment::In,
             Range::All {
