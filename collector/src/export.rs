@@ -143,7 +143,6 @@ pub fn findings_csv(store: &Store, site: Option<&str>) -> Result<Vec<u8>> {
 
 /// The known-vulnerability columns, in order.
 pub const VULNERABILITY_COLUMNS: [&str; 21] = [
-    "finding_id",
     "site",
     "ip",
     "zone",
@@ -164,6 +163,7 @@ pub const VULNERABILITY_COLUMNS: [&str; 21] = [
     "owner",
     "due",
     "priority",
+    "finding_id",
 ];
 
 /// A cell a spreadsheet will not take for a formula (OWASP's CSV injection
@@ -197,7 +197,6 @@ pub fn vulnerabilities_csv(store: &Store, site: Option<&str>) -> Result<Vec<u8>>
                 .map(|r| format!("{}: {}", r.category, r.details))
                 .collect();
             let cells = [
-                row.finding_id.to_string(),
                 row.site.clone(),
                 row.ip.clone(),
                 row.zone.clone().unwrap_or_default(),
@@ -234,6 +233,7 @@ pub fn vulnerabilities_csv(store: &Store, site: Option<&str>) -> Result<Vec<u8>>
                 row.owner.clone().unwrap_or_default(),
                 row.due.clone().unwrap_or_default(),
                 row.priority.to_string(),
+                row.finding_id.to_string(),
             ];
             out.write_record(cells.iter().map(|c| spreadsheet_safe(c).into_owned()))?;
         }

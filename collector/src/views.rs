@@ -747,15 +747,18 @@ pub struct VulnerabilityRow {
 
 /// The columns [`vulnerability_row`] reads, in its order.
 const VULNERABILITY_FIELDS: &str =
-    "f.id, m.site, m.ip, a.zone, f.status, f.owner, f.due, f.priority, m.value";
+    "f.id, m.site, m.ip, a.zone, f.status, f.owner, f.due, f.priority, m.value, r.value";
 
 /// The tables [`VULNERABILITY_FIELDS`] reads from.
 const VULNERABILITY_FROM: &str = "vulnerability_matches m JOIN findings f ON f.id = m.finding_id
-     LEFT JOIN assets a ON a.site = m.site AND a.ip = m.ip";
+     LEFT JOIN assets a ON a.site = m.site AND a.ip = m.ip
+     LEFT JOIN advisory_remediations r
+         ON r.advisory = m.advisory AND r.product_id = m.product_id AND r.cve = m.cve";
 
 fn vulnerability_row(r: &rusqlite::Row<'_>) -> Result<VulnerabilityRow> {
     let status: String = r.get(4)?;
-    let value: String = r.get(8)?;
+    let value: Vec<u8> = r.get(8)?;
+    let remediations: Option<Vec<u8>> = r.get(9)?;
     Ok(VulnerabilityRow {
         finding_id: r.get(0)?,
         site: r.get(1)?,
@@ -765,7 +768,7 @@ fn vulnerability_row(r: &rusqlite::Row<'_>) -> Result<VulnerabilityRow> {
         owner: r.get(5)?,
         due: r.get(6)?,
         priority: from_sql_int(r.get(7)?),
-        matched: serde_json::from_str(&value).context("a stored match")?,
+        matched: crate::vulnerabilities::unpack_match(&value, remediations.as_deref())?,
     })
 }
 

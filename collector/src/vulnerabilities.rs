@@ -11,8 +11,8 @@
 //! firmware moved out of range, an advisory revised) resolves its finding:
 //! the remediation is seen done on the wire.
 
-use std::collections::{BTreeSet, HashMap};
-use std::time::SystemTime;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 use faro_protocols::uplink::{AssetDelta, FindingDelta};
@@ -40,12 +40,14 @@ const ATTACK: &str = "T0866";
 pub const SCHEMA: &str = "
 -- One row per (asset, advisory, CVE) the matcher holds now; `finding_id`
 -- is its row in `findings`. `substance` is a digest of what a revision must
--- change to alert again (range, remediations, KEV standing).
+-- change to alert again (range, remediations, KEV standing). `value` is the
+-- match as JSON, LZ4-compressed, without its remediations (kept apart).
 CREATE TABLE IF NOT EXISTS vulnerability_matches (
     site            TEXT NOT NULL,
     ip              TEXT NOT NULL,
     advisory        TEXT NOT NULL,
     cve             TEXT NOT NULL,
+    product_id      TEXT NOT NULL,
     finding_id      INTEGER NOT NULL,
     confidence      TEXT NOT NULL,
     confidence_rank INTEGER NOT NULL,
@@ -55,13 +57,22 @@ CREATE TABLE IF NOT EXISTS vulnerability_matches (
     cvss            REAL,
     vendor          TEXT NOT NULL,
     substance       TEXT NOT NULL,
-    value           TEXT NOT NULL,
+    value           BLOB NOT NULL,
     matched_at      TEXT NOT NULL,
     PRIMARY KEY (site, ip, advisory, cve)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS vulnerability_matches_finding ON vulnerability_matches (finding_id);
 CREATE INDEX IF NOT EXISTS vulnerability_matches_advisory ON vulnerability_matches (advisory);
 CREATE INDEX IF NOT EXISTS vulnerability_matches_cve ON vulnerability_matches (cve);
+-- The remediations of an advisory's product for one CVE, once however many
+-- assets match it (Siemens' texts run to a kilobyte): LZ4-compressed JSON.
+CREATE TABLE IF NOT EXISTS advisory_remediations (
+    advisory   TEXT NOT NULL,
+    product_id TEXT NOT NULL,
+    cve        TEXT NOT NULL,
+    value      BLOB NOT NULL,
+    PRIMARY KEY (advisory, product_id, cve)
+) WITHOUT ROWID;
 -- What each asset was last matched with: its identity as stored and the
 -- intelligence generation, so that only changed assets are matched again.
 CREATE TABLE IF NOT EXISTS vulnerability_match_state (
@@ -84,6 +95,26 @@ pub struct StoredMatch {
     pub kev: Option<KevEntry>,
     /// The CVE's EPSS score.
     pub epss: Option<Epss>,
+}
+
+/// A match as the store keeps it: JSON, LZ4-compressed, without its
+/// remediations (`advisory_remediations` holds them once).
+fn pack_match(m: &StoredMatch) -> Result<Vec<u8>> {
+    let mut slim = m.clone();
+    slim.matched.remediations.clear();
+    Ok(crate::store::pack(&serde_json::to_vec(&slim)?))
+}
+
+/// A match from what [`pack_match`] stored, with its remediations as
+/// stored apart (`None`: it has none).
+pub fn unpack_match(stored: &[u8], remediations: Option<&[u8]>) -> Result<StoredMatch> {
+    let mut m: StoredMatch =
+        serde_json::from_slice(&crate::store::unpack(stored)?).context("a stored match")?;
+    if let Some(r) = remediations {
+        m.matched.remediations =
+            serde_json::from_slice(&crate::store::unpack(r)?).context("stored remediations")?;
+    }
+    Ok(m)
 }
 
 /// The intelligence loaded for matching, and its generation.
@@ -154,6 +185,15 @@ pub struct Rematched {
     /// Sites whose matches changed: to be scored again.
     #[serde(skip)]
     pub sites: BTreeSet<String>,
+    /// Time spent reading the candidates from the store.
+    #[serde(skip)]
+    pub reading: Duration,
+    /// Time spent matching them.
+    #[serde(skip)]
+    pub matching: Duration,
+    /// Time spent writing the matches and findings.
+    #[serde(skip)]
+    pub writing: Duration,
 }
 
 /// The text an asset is matched on, in SQL: its identity and MAC as stored
@@ -188,6 +228,7 @@ pub fn rematch(
         None => vec![None],
         Some(sites) => sites.iter().map(|s| Some(s.as_str())).collect(),
     };
+    let started = Instant::now();
     // Read without the write lock (ingestion goes on).
     let candidates: Vec<Candidate> = store.read(|conn| {
         let mut stmt = conn.prepare_cached(&sql)?;
@@ -205,7 +246,10 @@ pub fn rematch(
         }
         Ok(out)
     })?;
-    let mut done = Rematched::default();
+    let mut done = Rematched {
+        reading: started.elapsed(),
+        ..Rematched::default()
+    };
     if candidates.is_empty() {
         return Ok(done);
     }
@@ -228,16 +272,28 @@ pub fn rematch(
         matched.push((c, matches));
     }
     done.assets = matched.len();
+    done.matching = started.elapsed() - done.reading;
+    // Remediations written this round (each once).
+    let mut written = HashSet::new();
     // Written in chunks, so ingestion is never held up for long.
     for chunk in matched.chunks(2_000) {
         store.write(|txn| {
             let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
             for (c, matches) in chunk {
-                apply(txn, c, matches, matcher.generation, &now, &mut done)?;
+                apply(
+                    txn,
+                    c,
+                    matches,
+                    matcher.generation,
+                    &now,
+                    &mut done,
+                    &mut written,
+                )?;
             }
             Ok(())
         })?;
     }
+    done.writing = started.elapsed() - done.reading - done.matching;
     Ok(done)
 }
 
@@ -359,6 +415,7 @@ fn apply(
     generation: u64,
     now: &str,
     done: &mut Rematched,
+    written: &mut HashSet<(String, String, String)>,
 ) -> Result<()> {
     let (site, ip) = (candidate.site.as_str(), candidate.asset.ip.as_str());
     let mut before: HashMap<(String, String), (i64, String)> = HashMap::new();
@@ -387,22 +444,22 @@ fn apply(
             Some((id, old)) if *old == substance => *id,
             Some((id, _)) => {
                 // Revised in substance: alert again, reopen if it was resolved.
-                txn.execute(
+                txn.prepare_cached(
                     "UPDATE findings SET severity = ?2, severity_rank = ?3, value = ?4,
                          last_seen = ?5, updated_at = ?5,
                          status = CASE WHEN status = 'resolved' THEN 'open' ELSE status END,
                          updated_by = CASE WHEN status = 'resolved'
                              THEN ?6 ELSE updated_by END
                      WHERE id = ?1",
-                    params![
-                        id,
-                        finding.severity,
-                        triage::severity_rank(&finding.severity),
-                        serde_json::to_string(&finding)?,
-                        now,
-                        format!("{ACTOR}: {} revised", m.matched.advisory),
-                    ],
-                )?;
+                )?
+                .execute(params![
+                    id,
+                    finding.severity,
+                    triage::severity_rank(&finding.severity),
+                    serde_json::to_string(&finding)?,
+                    now,
+                    format!("{ACTOR}: {} revised", m.matched.advisory),
+                ])?;
                 done.changed += 1;
                 changed_site = true;
                 *id
@@ -413,34 +470,54 @@ fn apply(
                 upsert_finding(txn, site, ip, &subject, &finding, m, generation, now)?
             }
         };
-        txn.execute(
+        txn.prepare_cached(
             "INSERT INTO vulnerability_matches (site, ip, advisory, cve, finding_id, confidence,
                  confidence_rank, kev, epss, epss_percentile, cvss, vendor, substance, value,
-                 matched_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                 matched_at, product_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
              ON CONFLICT DO UPDATE SET finding_id = excluded.finding_id,
+                 product_id = excluded.product_id,
                  confidence = excluded.confidence, confidence_rank = excluded.confidence_rank,
                  kev = excluded.kev, epss = excluded.epss,
                  epss_percentile = excluded.epss_percentile, cvss = excluded.cvss,
                  vendor = excluded.vendor, substance = excluded.substance, value = excluded.value",
-            params![
-                site,
-                ip,
+        )?
+        .execute(params![
+            site,
+            ip,
+            m.matched.advisory,
+            cve,
+            finding_id,
+            m.matched.confidence.name(),
+            confidence_rank(m.matched.confidence),
+            m.kev.is_some(),
+            m.epss.map(|e| e.score),
+            m.epss.map(|e| e.percentile),
+            m.matched.cvss.as_ref().map(|c| c.base_score),
+            m.matched.vendor_key,
+            substance,
+            pack_match(m)?,
+            now,
+            m.matched.product_id,
+        ])?;
+        let remediation_key = (
+            m.matched.advisory.clone(),
+            m.matched.product_id.clone(),
+            cve,
+        );
+        if !m.matched.remediations.is_empty() && written.insert(remediation_key) {
+            txn.prepare_cached(
+                "INSERT INTO advisory_remediations (advisory, product_id, cve, value)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT DO UPDATE SET value = excluded.value WHERE value IS NOT excluded.value",
+            )?
+            .execute(params![
                 m.matched.advisory,
-                cve,
-                finding_id,
-                m.matched.confidence.name(),
-                confidence_rank(m.matched.confidence),
-                m.kev.is_some(),
-                m.epss.map(|e| e.score),
-                m.epss.map(|e| e.percentile),
-                m.matched.cvss.as_ref().map(|c| c.base_score),
-                m.matched.vendor_key,
-                substance,
-                serde_json::to_string(m)?,
-                now,
-            ],
-        )?;
+                m.matched.product_id,
+                m.matched.cve.as_deref().unwrap_or_default(),
+                crate::store::pack(&serde_json::to_vec(&m.matched.remediations)?),
+            ])?;
+        }
         if was.is_none() {
             // A first match (or one back after it had gone) changes the score.
             changed_site = true;
@@ -448,34 +525,34 @@ fn apply(
     }
     // What matched before and no longer does.
     for ((advisory, cve), (finding_id, _)) in before {
-        txn.execute(
+        txn.prepare_cached(
             "DELETE FROM vulnerability_matches
              WHERE site = ?1 AND ip = ?2 AND advisory = ?3 AND cve = ?4",
-            params![site, ip, advisory, cve],
-        )?;
-        txn.execute(
+        )?
+        .execute(params![site, ip, advisory, cve])?;
+        txn.prepare_cached(
             "UPDATE findings SET status = 'resolved', updated_at = ?2, updated_by = ?3
              WHERE id = ?1 AND status != 'resolved'",
-            params![
-                finding_id,
-                now,
-                format!("{ACTOR}: no longer matches this asset's identity")
-            ],
-        )?;
+        )?
+        .execute(params![
+            finding_id,
+            now,
+            format!("{ACTOR}: no longer matches this asset's identity")
+        ])?;
         done.gone += 1;
         changed_site = true;
     }
-    txn.execute(
+    txn.prepare_cached(
         "INSERT INTO vulnerability_match_state (site, ip, identity, generation)
          VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT DO UPDATE SET identity = excluded.identity, generation = excluded.generation",
-        params![
-            site,
-            ip,
-            candidate.key,
-            i64::try_from(generation).unwrap_or(i64::MAX)
-        ],
-    )?;
+    )?
+    .execute(params![
+        site,
+        ip,
+        candidate.key,
+        i64::try_from(generation).unwrap_or(i64::MAX)
+    ])?;
     if changed_site {
         done.sites.insert(site.to_owned());
     }
@@ -501,7 +578,7 @@ fn upsert_finding(
         None => triage::due_date(&finding.severity, now),
     };
     let id: Option<i64> = txn
-        .query_row(
+        .prepare_cached(
             "INSERT INTO findings (site, rule, subject, severity, severity_rank, protocol, asset,
                  exposure, count, first_seen, last_seen, sensor_id, sequence, value, due,
                  updated_at, updated_by)
@@ -514,6 +591,8 @@ fn upsert_finding(
                  updated_by = CASE WHEN status = 'resolved'
                      THEN 'intel: matches again' ELSE updated_by END
              RETURNING id",
+        )?
+        .query_row(
             params![
                 site,
                 RULE,
@@ -571,23 +650,6 @@ pub fn risks(store: &Store, site: &str) -> Result<Vec<VulnerabilityRisk>> {
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    })
-}
-
-/// The matches of one asset, most weighty first.
-pub fn of_asset(store: &Store, site: &str, ip: &str) -> Result<Vec<StoredMatch>> {
-    store.read(|conn| {
-        let mut stmt = conn.prepare_cached(
-            "SELECT value FROM vulnerability_matches WHERE site = ?1 AND ip = ?2
-             ORDER BY kev DESC, epss_percentile DESC, cvss DESC, confidence_rank DESC,
-                 advisory, cve",
-        )?;
-        let rows = stmt.query_map([site, ip], |r| r.get::<_, String>(0))?;
-        let mut out = Vec::new();
-        for value in rows {
-            out.push(serde_json::from_str(&value?).context("a stored match")?);
-        }
-        Ok(out)
     })
 }
 
