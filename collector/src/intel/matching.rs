@@ -402,7 +402,45 @@ fn required_tokens(name: &str, vendor_words: &HashSet<String>) -> Vec<Vec<String
     if out.is_empty() {
         out = optional;
     }
+    for group in &mut out {
+        for token in group.iter_mut() {
+            *token = x_as_wildcard(token);
+        }
+    }
     out
+}
+
+/// A requirement that names a designation (`s71200`, `5700`, `p34*`)
+/// rather than a word (`stratix`, `industrial`).
+fn is_designation(group: &[String]) -> bool {
+    group.iter().any(|t| t.chars().any(|c| c.is_ascii_digit()))
+}
+
+/// Whether an asset meets a product name's requirements. A name with
+/// designations needs every designation and at least one of its words
+/// (advisories describe products at length, `Allen-Bradley Stratix 5700
+/// Industrial Managed Ethernet Switches`, devices name them briefly,
+/// `Stratix 5700`); a name of words only needs every word.
+fn requirements_met(required: &[Vec<String>], present: impl Fn(&str) -> bool) -> bool {
+    let met = |g: &Vec<String>| g.iter().any(|t| present(t));
+    let (designations, words): (Vec<&Vec<String>>, Vec<&Vec<String>>) =
+        required.iter().partition(|g| is_designation(g));
+    if designations.is_empty() {
+        words.iter().all(|g| met(g))
+    } else {
+        designations.iter().all(|g| met(g)) && (words.is_empty() || words.iter().any(|g| met(g)))
+    }
+}
+
+/// Trailing `x`s after a digit stand for any characters in a model
+/// designation (`BMX P34x`, `750-82xx`, `1756-L7x`): `p34x` → `p34*`.
+fn x_as_wildcard(token: &str) -> String {
+    let stem = token.trim_end_matches('x');
+    if stem.len() < token.len() && stem.ends_with(|c: char| c.is_ascii_digit()) {
+        format!("{stem}*")
+    } else {
+        token.to_owned()
+    }
 }
 
 /// Drops parenthesised remarks that follow a space (`(incl. SIPLUS variants)`,
@@ -751,9 +789,13 @@ impl Index {
                 // Under its longest plain token (the rarest, mostly), for each vendor key;
                 // else under each alternative of a requirement; else by vendor alone.
                 let plain = |t: &&String| !has_wildcard(t);
+                // A designation (a token with a digit) is always required when
+                // there is one; plain words then are not all (see `requirements_met`).
+                let designations = entry.required.iter().any(|g| is_designation(g));
                 let key_tokens: Vec<String> = match entry
                     .required
                     .iter()
+                    .filter(|g| !designations || is_designation(g))
                     .filter_map(|g| match g.as_slice() {
                         [one] if !has_wildcard(one) => Some(one),
                         _ => None,
@@ -910,11 +952,7 @@ impl Index {
                 if !entry.models.is_empty() && !models.is_empty() {
                     continue;
                 }
-                let all_present = entry
-                    .required
-                    .iter()
-                    .all(|group| group.iter().any(|r| present(&asset_tokens, r).is_some()));
-                if all_present {
+                if requirements_met(&entry.required, |r| present(&asset_tokens, r).is_some()) {
                     seen.insert(id);
                     candidates.push((id, None));
                 }
@@ -1166,6 +1204,18 @@ mod tests {
                 ..Vulnerability::default()
             }],
         }
+    }
+
+    #[test]
+    fn trailing_xs_after_a_digit_are_wildcards() {
+        assert_eq!(x_as_wildcard("p34x"), "p34*");
+        assert_eq!(x_as_wildcard("82xx"), "82*");
+        assert_eq!(x_as_wildcard("1756l7x"), "1756l7*");
+        for plain in ["x200", "xl", "box", "s71200", "x"] {
+            assert_eq!(x_as_wildcard(plain), plain);
+        }
+        let req: Vec<Vec<String>> = required_tokens("M340 CPUs BMX P34x", &HashSet::new());
+        assert!(req.contains(&vec!["p34*".to_owned()]), "{req:?}");
     }
 
     #[test]
