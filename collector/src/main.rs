@@ -329,7 +329,11 @@ fn intel(command: IntelCommand) -> Result<ExitCode> {
             // The inventory matched at once with what changed (a running
             // `serve` would see the new generation and do the same).
             let matcher = faro_collector::vulnerabilities::Matcher::load(&store)?;
-            let done = faro_collector::vulnerabilities::rematch(&store, &matcher, None)?;
+            let done = faro_collector::vulnerabilities::rematch(
+                &store,
+                &matcher,
+                faro_collector::vulnerabilities::Scope::All,
+            )?;
             for site in &done.sites {
                 faro_collector::rescore::rescore_site(&store, site)?;
             }

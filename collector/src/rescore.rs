@@ -12,15 +12,12 @@ use rusqlite::params;
 
 use crate::exposure;
 use crate::store::Store;
-use crate::vulnerabilities::{self, Matcher};
+use crate::vulnerabilities::{self, Matcher, Scope};
 
 /// Scores `site` again and stores the result.
 pub fn rescore_site(store: &Store, site: &str) -> Result<()> {
-    let mut inventory = store.inventory(Some(site))?;
     // Known vulnerabilities count through their matches, not as traffic findings.
-    inventory
-        .findings
-        .retain(|f| f.value.rule != vulnerabilities::RULE);
+    let inventory = store.inventory_except(Some(site), Some(vulnerabilities::RULE))?;
     let risks = vulnerabilities::risks(store, site)?;
     let scored = exposure::score_site_with(
         site,
@@ -53,19 +50,23 @@ pub fn rescore_site(store: &Store, site: &str) -> Result<()> {
             finding.execute(params![site, f.rule, f.subject, f.priority, now])?;
         }
         // A known vulnerability's priority: its severity and its asset's score.
-        let known: Vec<(i64, String, String)> = txn
-            .prepare_cached("SELECT id, severity, asset FROM findings WHERE site = ?1 AND rule = ?2")?
+        let known: Vec<(i64, String, String, i64)> = txn
+            .prepare_cached(
+                "SELECT id, severity, asset, priority FROM findings WHERE site = ?1 AND rule = ?2",
+            )?
             .query_map(params![site, vulnerabilities::RULE], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })?
             .collect::<Result<_, _>>()?;
-        let mut by_id = txn.prepare_cached(
-            "UPDATE findings SET priority = ?2, updated_at = ?3 WHERE id = ?1 AND priority IS NOT ?2",
-        )?;
-        for (id, severity, ip) in known {
+        let mut by_id =
+            txn.prepare_cached("UPDATE findings SET priority = ?2, updated_at = ?3 WHERE id = ?1")?;
+        for (id, severity, ip, old) in known {
             let score = scores.get(ip.as_str()).copied().unwrap_or(0);
             let priority = exposure::finding_priority(&severity, score);
-            by_id.execute(params![id, priority, now])?;
+            // Most stay as they are: only the changed ones are written.
+            if i64::from(priority) != old {
+                by_id.execute(params![id, priority, now])?;
+            }
         }
         txn.execute(
             "INSERT INTO site_exposure (site, computed_at, value) VALUES (?1, ?2, ?3)
@@ -120,7 +121,7 @@ pub fn run(store: &Store, period: Duration, stop: &std::sync::atomic::AtomicBool
         }
     };
     if let Some(m) = &matcher {
-        rematch(store, m, None);
+        rematch(store, m, Scope::All);
     }
     let mut last = match rescore_all(store).and_then(|_| touched_since(store, 0)) {
         Ok((_, last)) => last,
@@ -156,8 +157,15 @@ pub fn run(store: &Store, period: Duration, stop: &std::sync::atomic::AtomicBool
             false
         });
         if let Some(m) = &matcher {
-            let scope = (!refreshed).then_some(&sites);
-            if refreshed || !sites.is_empty() {
+            let scope = if refreshed {
+                Scope::All
+            } else {
+                Scope::Summaries {
+                    after: last,
+                    through: now_last,
+                }
+            };
+            if refreshed || now_last > last {
                 sites.extend(rematch(store, m, scope));
             }
         }
@@ -170,10 +178,9 @@ pub fn run(store: &Store, period: Duration, stop: &std::sync::atomic::AtomicBool
     }
 }
 
-/// Matches again what changed (`sites`, or everything); the sites whose
-/// matches changed, logged.
-fn rematch(store: &Store, matcher: &Matcher, sites: Option<&BTreeSet<String>>) -> BTreeSet<String> {
-    match vulnerabilities::rematch(store, matcher, sites) {
+/// Matches again what changed in `scope`; the sites whose matches changed, logged.
+fn rematch(store: &Store, matcher: &Matcher, scope: Scope<'_>) -> BTreeSet<String> {
+    match vulnerabilities::rematch(store, matcher, scope) {
         Ok(done) => {
             if done.new + done.changed + done.gone > 0 {
                 tracing::info!(

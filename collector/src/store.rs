@@ -66,6 +66,8 @@ CREATE TABLE IF NOT EXISTS assets (
     PRIMARY KEY (site, ip)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS assets_zone ON assets (site, zone, ip);
+-- The assets each summary wrote: what matching looks at again after a merge.
+CREATE INDEX IF NOT EXISTS assets_summary ON assets (sensor_id, sequence);
 CREATE TABLE IF NOT EXISTS edges (
     site        TEXT NOT NULL,
     client      TEXT NOT NULL,
@@ -529,18 +531,32 @@ impl Store {
 
     /// The merged inventory of `site`, or of every site.
     pub fn inventory(&self, site: Option<&str>) -> Result<Inventory> {
+        self.inventory_except(site, None)
+    }
+
+    /// The merged inventory of `site` (or of every site), without the
+    /// findings of rule `except` (the exposure model takes known
+    /// vulnerabilities from their matches, not as findings).
+    pub fn inventory_except(&self, site: Option<&str>, except: Option<&str>) -> Result<Inventory> {
         fn list<T: serde::de::DeserializeOwned>(
             conn: &Connection,
             table: &str,
             order: &str,
             site: Option<&str>,
+            except: Option<&str>,
         ) -> Result<Vec<Merged<T>>> {
+            // Only findings have rules (the other tables are listed with `None`).
+            let rule = if table == "findings" {
+                "AND (?2 IS NULL OR rule != ?2)"
+            } else {
+                "AND ?2 IS NULL"
+            };
             let sql = format!(
                 "SELECT site, sensor_id, sequence, value FROM {table}
-                 WHERE ?1 IS NULL OR site = ?1 ORDER BY {order}"
+                 WHERE (?1 IS NULL OR site = ?1) {rule} ORDER BY {order}"
             );
             let mut stmt = conn.prepare(&sql)?;
-            let mut rows = stmt.query([site])?;
+            let mut rows = stmt.query(params![site, except])?;
             let mut out = Vec::new();
             while let Some(r) = rows.next()? {
                 let value: String = r.get(3)?;
@@ -556,14 +572,15 @@ impl Store {
         }
         self.read(|conn| {
             Ok(Inventory {
-                assets: list(conn, "assets", "site, ip", site)?,
+                assets: list(conn, "assets", "site, ip", site, None)?,
                 edges: list(
                     conn,
                     "edges",
                     "site, client, server, server_port, protocol",
                     site,
+                    None,
                 )?,
-                findings: list(conn, "findings", "site, rule, subject", site)?,
+                findings: list(conn, "findings", "site, rule, subject", site, except)?,
             })
         })
     }

@@ -73,6 +73,9 @@ CREATE TABLE IF NOT EXISTS advisory_remediations (
     value      BLOB NOT NULL,
     PRIMARY KEY (advisory, product_id, cve)
 ) WITHOUT ROWID;
+-- Assets by MAC: a MAC several addresses show is a router's, whose OUI
+-- says nothing of them.
+CREATE INDEX IF NOT EXISTS assets_mac ON assets (site, json_extract(value, '$.mac'));
 -- What each asset was last matched with: its identity as stored and the
 -- intelligence generation, so that only changed assets are matched again.
 CREATE TABLE IF NOT EXISTS vulnerability_match_state (
@@ -209,32 +212,36 @@ struct Candidate {
     key: String,
 }
 
-/// Matches again the assets of `sites` (every site when `None`) whose
-/// identity changed or that were matched with older intelligence.
-pub fn rematch(
-    store: &Store,
-    matcher: &Matcher,
-    sites: Option<&BTreeSet<String>>,
-) -> Result<Rematched> {
+/// Which assets a round of matching looks at.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// Every asset (new intelligence, a start).
+    All,
+    /// The assets of these sites.
+    Sites(&'a BTreeSet<String>),
+    /// The assets written by the summaries stored after row `after` and
+    /// up to row `through` (what a merge changed).
+    Summaries {
+        /// The last summary row of the previous round.
+        after: i64,
+        /// The last summary row merged now.
+        through: i64,
+    },
+}
+
+/// Matches again the assets in `scope` whose identity changed or that were
+/// matched with older intelligence.
+pub fn rematch(store: &Store, matcher: &Matcher, scope: Scope<'_>) -> Result<Rematched> {
     let generation = i64::try_from(matcher.generation).unwrap_or(i64::MAX);
-    let sql = format!(
-        "SELECT a.site, a.value, {IDENTITY_KEY} FROM assets a
-         LEFT JOIN vulnerability_match_state s ON s.site = a.site AND s.ip = a.ip
-         WHERE (?1 IS NULL OR a.site = ?1)
-           AND (s.ip IS NULL OR s.generation != ?2 OR s.identity IS NOT {IDENTITY_KEY})
-         ORDER BY a.site, a.ip"
-    );
-    let scope: Vec<Option<&str>> = match sites {
-        None => vec![None],
-        Some(sites) => sites.iter().map(|s| Some(s.as_str())).collect(),
-    };
+    let changed =
+        format!("(s.ip IS NULL OR s.generation != ?2 OR s.identity IS NOT {IDENTITY_KEY})");
+    let columns = format!("a.site, a.value, {IDENTITY_KEY}");
+    let join = "LEFT JOIN vulnerability_match_state s ON s.site = a.site AND s.ip = a.ip";
     let started = Instant::now();
     // Read without the write lock (ingestion goes on).
     let candidates: Vec<Candidate> = store.read(|conn| {
-        let mut stmt = conn.prepare_cached(&sql)?;
         let mut out = Vec::new();
-        for site in scope {
-            let mut rows = stmt.query(params![site, generation])?;
+        let mut take = |rows: &mut rusqlite::Rows<'_>| -> Result<()> {
             while let Some(r) = rows.next()? {
                 let value: String = r.get(1)?;
                 out.push(Candidate {
@@ -242,6 +249,31 @@ pub fn rematch(
                     asset: serde_json::from_str(&value).context("a stored asset")?,
                     key: r.get(2)?,
                 });
+            }
+            Ok(())
+        };
+        match scope {
+            Scope::All | Scope::Sites(_) => {
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT {columns} FROM assets a {join}
+                     WHERE (?1 IS NULL OR a.site = ?1) AND {changed} ORDER BY a.site, a.ip"
+                ))?;
+                let sites: Vec<Option<&str>> = match scope {
+                    Scope::Sites(sites) => sites.iter().map(|s| Some(s.as_str())).collect(),
+                    _ => vec![None],
+                };
+                for site in sites {
+                    take(&mut stmt.query(params![site, generation])?)?;
+                }
+            }
+            Scope::Summaries { after, through } => {
+                // `DISTINCT`: several summaries of a round may have written one asset.
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT DISTINCT {columns} FROM summaries m
+                     JOIN assets a ON a.sensor_id = m.sensor_id AND a.sequence = m.sequence {join}
+                     WHERE m.rowid > ?1 AND m.rowid <= ?3 AND {changed}"
+                ))?;
+                take(&mut stmt.query(params![after, generation, through])?)?;
             }
         }
         Ok(out)
@@ -299,26 +331,42 @@ pub fn rematch(
 
 /// (site, MAC) pairs that more than one of a site's assets show.
 fn shared_macs(store: &Store, candidates: &[Candidate]) -> Result<BTreeSet<(String, String)>> {
-    let sites: BTreeSet<&str> = candidates
+    let with_mac: Vec<(&str, &str)> = candidates
         .iter()
-        .filter(|c| c.asset.mac.is_some())
-        .map(|c| c.site.as_str())
+        .filter_map(|c| Some((c.site.as_str(), c.asset.mac.as_deref()?)))
         .collect();
     store.read(|conn| {
         let mut out = BTreeSet::new();
-        let mut stmt = conn.prepare_cached(
-            "SELECT json_extract(value, '$.mac') AS mac FROM assets
-             WHERE site = ?1 AND mac IS NOT NULL GROUP BY mac HAVING count(*) > 1",
-        )?;
-        for site in sites {
-            let rows = stmt.query_map([site], |r| r.get::<_, String>(0))?;
-            for mac in rows {
-                out.insert((site.to_owned(), mac?));
+        if with_mac.len() <= SHARED_MAC_LOOKUPS {
+            // A few (a round after a merge): each MAC looked up in `assets_mac`.
+            let mut stmt = conn.prepare_cached(
+                "SELECT count(*) > 1 FROM assets
+                 WHERE site = ?1 AND json_extract(value, '$.mac') = ?2",
+            )?;
+            for (site, mac) in with_mac {
+                if stmt.query_row([site, mac], |r| r.get::<_, bool>(0))? {
+                    out.insert((site.to_owned(), mac.to_owned()));
+                }
+            }
+        } else {
+            let sites: BTreeSet<&str> = with_mac.iter().map(|(s, _)| *s).collect();
+            let mut stmt = conn.prepare_cached(
+                "SELECT json_extract(value, '$.mac') AS mac FROM assets
+                 WHERE site = ?1 AND mac IS NOT NULL GROUP BY mac HAVING count(*) > 1",
+            )?;
+            for site in sites {
+                let rows = stmt.query_map([site], |r| r.get::<_, String>(0))?;
+                for mac in rows {
+                    out.insert((site.to_owned(), mac?));
+                }
             }
         }
         Ok(out)
     })
 }
+
+/// Up to this many candidates, shared MACs are looked up one by one.
+const SHARED_MAC_LOOKUPS: usize = 256;
 
 /// The severity of a match's finding: critical for a KEV CVE, else by CVSS
 /// (9.0 critical, 7.0 high, 4.0 medium, below low, none medium); a

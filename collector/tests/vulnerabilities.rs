@@ -236,12 +236,12 @@ fn the_sample_plant_is_matched_scored_listed_and_triaged() {
     let mut sensor = Sensor::enroll(&store);
     sensor.send(&store, sample_plant());
     let matcher = Matcher::load(&store).unwrap();
-    let done = vulnerabilities::rematch(&store, &matcher, None).unwrap();
+    let done = vulnerabilities::rematch(&store, &matcher, vulnerabilities::Scope::All).unwrap();
     assert_eq!(done.assets, 5);
     assert_eq!(done.sites, BTreeSet::from([SITE.to_owned()]));
     rescore::rescore_site(&store, SITE).unwrap();
     // Nothing changed: nothing is matched again.
-    let again = vulnerabilities::rematch(&store, &matcher, None).unwrap();
+    let again = vulnerabilities::rematch(&store, &matcher, vulnerabilities::Scope::All).unwrap();
     assert_eq!((again.assets, again.new, again.gone), (0, 0, 0));
 
     // Which advisories exactly is pinned, with the reasoning, by the
@@ -433,7 +433,7 @@ fn check_a_kev_match(store: &Store, sensor: &mut Sensor) {
     plant.push(switch);
     sensor.send(store, plant);
     let matcher = Matcher::load(store).unwrap();
-    let done = vulnerabilities::rematch(store, &matcher, None).unwrap();
+    let done = vulnerabilities::rematch(store, &matcher, vulnerabilities::Scope::All).unwrap();
     // Only the new asset is matched.
     assert_eq!(done.assets, 1);
     rescore::rescore_site(store, SITE).unwrap();
@@ -532,9 +532,20 @@ fn check_a_firmware_update(store: &Store, sensor: &mut Sensor, matcher: &Matcher
     plant[1]
         .identity
         .insert("revision".to_owned(), "V4.6.0".to_owned());
+    let last_row = || -> i64 {
+        store
+            .read(|c| Ok(c.query_row("SELECT max(rowid) FROM summaries", [], |r| r.get(0))?))
+            .unwrap()
+    };
+    let after = last_row();
     sensor.send(store, plant);
-    let matcher = Matcher::load(store).unwrap_or_else(|_| panic!("{}", matcher.generation()));
-    let done = vulnerabilities::rematch(store, &matcher, None).unwrap();
+    // As the collector's scorer does: the assets the new summary wrote.
+    let scope = vulnerabilities::Scope::Summaries {
+        after,
+        through: last_row(),
+    };
+    let done = vulnerabilities::rematch(store, matcher, scope).unwrap();
+    // The summary carried five assets; one changed its identity.
     assert_eq!(done.assets, 1);
     // 22-167-14, 22-314-02 and 22-349-03 (four CVEs) were below V4.6.0.
     assert_eq!((done.new, done.gone), (0, 6));
@@ -597,7 +608,7 @@ fn check_revisions(store: &Store, dir: &Path) {
     let path = write(&doc, "revised.json");
     assert_eq!(import(store, &[path]).unwrap().advisories_replaced, 1);
     let matcher = Matcher::load(store).unwrap();
-    let done = vulnerabilities::rematch(store, &matcher, None).unwrap();
+    let done = vulnerabilities::rematch(store, &matcher, vulnerabilities::Scope::All).unwrap();
     let assets = store.counts().unwrap().0 as usize;
     assert_eq!(done.assets, assets, "new intelligence: every asset again");
     assert_eq!((done.new, done.changed, done.gone), (0, 0, 0));
@@ -618,7 +629,7 @@ fn check_revisions(store: &Store, dir: &Path) {
     let path = write(&doc, "fixed.json");
     import(store, &[path]).unwrap();
     let matcher = Matcher::load(store).unwrap();
-    let done = vulnerabilities::rematch(store, &matcher, None).unwrap();
+    let done = vulnerabilities::rematch(store, &matcher, vulnerabilities::Scope::All).unwrap();
     assert!(done.changed >= 1, "{done:?}");
     assert_ne!(updated(store), before);
 }
