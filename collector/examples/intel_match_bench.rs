@@ -19,30 +19,13 @@
 )]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use faro_collector::intel::csaf;
 use faro_collector::intel::identity::AssetIdentity;
 use faro_collector::intel::matching::Index;
 use faro_collector::intel::model::Confidence;
-
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        panic!(
-            "{} is not readable: the shared intel data is missing",
-            dir.display()
-        );
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "json") {
-            out.push(path);
-        }
-    }
-}
 
 /// xorshift64*: deterministic, no dependency.
 struct Rng(u64);
@@ -85,7 +68,16 @@ fn main() {
         "/../../shared/intel/csaf"
     ));
     let mut paths = Vec::new();
-    files(&dir, &mut paths);
+    let (files, problems) = faro_collector::intel::import::files(std::slice::from_ref(&dir));
+    assert!(
+        problems.is_empty(),
+        "the shared intel data (../shared/intel/csaf, see its README) is missing: {problems:?}"
+    );
+    paths.extend(
+        files
+            .into_iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "json")),
+    );
     let started = Instant::now();
     let advisories: Vec<_> = paths
         .iter()

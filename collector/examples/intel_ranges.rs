@@ -16,28 +16,11 @@
 )]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use faro_collector::intel::csaf;
 use faro_collector::intel::vendor;
 use faro_collector::intel::version::{Form, Range};
-
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        panic!(
-            "{} is not readable: the shared intel data is missing",
-            dir.display()
-        );
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "json") {
-            out.push(path);
-        }
-    }
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -53,7 +36,16 @@ fn main() {
     let show_vendors = args.iter().any(|a| a == "--vendors");
     let show_conditions = args.iter().any(|a| a == "--conditions");
     let mut paths = Vec::new();
-    files(&dir, &mut paths);
+    let (files, problems) = faro_collector::intel::import::files(std::slice::from_ref(&dir));
+    assert!(
+        problems.is_empty(),
+        "the shared intel data (../shared/intel/csaf, see its README) is missing: {problems:?}"
+    );
+    paths.extend(
+        files
+            .into_iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "json")),
+    );
     paths.sort();
     let mut read = 0;
     let mut failed = Vec::new();

@@ -14,6 +14,7 @@ pub mod rescore;
 pub mod sample;
 pub mod server;
 pub mod store;
+pub mod text;
 pub mod tls;
 pub mod tokens;
 pub mod triage;

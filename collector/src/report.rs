@@ -91,20 +91,6 @@ pub fn table(inv: &Inventory) -> String {
     )
 }
 
-/// Text from advisories or devices as one printable line of at most `max`
-/// characters (control characters become spaces).
-fn printable(text: &str, max: usize) -> String {
-    let mut out: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(max)
-        .collect();
-    if text.chars().count() > max {
-        out.push('…');
-    }
-    out
-}
-
 /// Known-vulnerability matches as a table: weightiest first (KEV, EPSS,
 /// CVSS), each with its confidence, range and fix.
 pub fn vulnerability_table(matches: &[crate::vulnerabilities::StoredMatch]) -> String {
@@ -145,15 +131,15 @@ pub fn vulnerability_table(matches: &[crate::vulnerabilities::StoredMatch]) -> S
             .find(|r| r.category == "vendor_fix")
             .map(|r| match &r.fixed_version {
                 Some(v) => format!("update to {v}"),
-                None => printable(&r.details, 60),
+                None => crate::text::one_line(&r.details, 60),
             })
             .unwrap_or_default();
         table.add_row([
             m.matched.advisory.clone(),
             m.matched.cve.clone().unwrap_or_default(),
-            printable(&m.matched.product, 60),
+            crate::text::one_line(&m.matched.product, 60),
             m.matched.confidence.name().to_owned(),
-            printable(m.matched.range.as_deref().unwrap_or(""), 40),
+            crate::text::one_line(m.matched.range.as_deref().unwrap_or(""), 40),
             m.matched
                 .cvss
                 .as_ref()

@@ -424,10 +424,13 @@ fn finding_of(ip: &str, m: &StoredMatch, now: &str) -> FindingDelta {
         rule: RULE.to_owned(),
         severity: severity(m).to_owned(),
         attack: vec![ATTACK.to_owned()],
-        title: bounded(&format!(
-            "{cve} ({}) in {}: {}",
-            m.matched.advisory, m.matched.product, m.matched.title
-        )),
+        title: crate::text::one_line(
+            &format!(
+                "{cve} ({}) in {}: {}",
+                m.matched.advisory, m.matched.product, m.matched.title
+            ),
+            240,
+        ),
         asset: Some(ip.to_owned()),
         edge: None,
         first_seen: now.to_owned(),
@@ -437,16 +440,6 @@ fn finding_of(ip: &str, m: &StoredMatch, now: &str) -> FindingDelta {
         values,
         exposure: Some("known_vulnerabilities".to_owned()),
     }
-}
-
-/// Text cut to a line of at most 240 characters.
-fn bounded(text: &str) -> String {
-    let line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(240)
-        .collect();
-    line
 }
 
 /// The subject of a match's finding: unique per asset, advisory and CVE.

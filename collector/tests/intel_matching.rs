@@ -9,7 +9,7 @@
 )]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use faro_collector::intel::csaf;
@@ -19,28 +19,21 @@ use faro_collector::intel::model::{Advisory, Confidence};
 
 const INTEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/intel");
 
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}: the shared intel data (../shared/intel/csaf, see its README) is missing",
-            dir.display()
-        )
-    });
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "json") {
-            out.push(path);
-        }
-    }
-}
-
 fn advisories() -> &'static [Advisory] {
     static ADVISORIES: OnceLock<Vec<Advisory>> = OnceLock::new();
     ADVISORIES.get_or_init(|| {
         let mut paths = Vec::new();
-        files(&Path::new(INTEL).join("csaf"), &mut paths);
+        let (files, problems) =
+            faro_collector::intel::import::files(&[Path::new(INTEL).join("csaf")]);
+        assert!(
+            problems.is_empty(),
+            "the shared intel data (../shared/intel/csaf, see its README) is missing: {problems:?}"
+        );
+        paths.extend(
+            files
+                .into_iter()
+                .filter(|f| f.extension().is_some_and(|e| e == "json")),
+        );
         assert!(
             paths.len() >= 2035,
             "{} CSAF files under {INTEL}/csaf",

@@ -17,6 +17,8 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
+use super::json::JsonError;
+
 use super::model::{
     Advisory, Product, Remediation, Score, VersionBranch, VersionKind, Vulnerability,
 };
@@ -25,24 +27,9 @@ use super::model::{
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CsafError {
-    /// The bytes are not well-formed JSON (or have trailing bytes).
-    #[error("not JSON (line {line}, column {column}): {message}")]
-    Json {
-        /// 1-based line of the fault.
-        line: usize,
-        /// 1-based column of the fault.
-        column: usize,
-        /// serde_json's description.
-        message: String,
-    },
-    /// Well-formed JSON whose field at `path` has the wrong shape or is missing.
-    #[error("at {path}: {message}")]
-    Field {
-        /// The JSON path (`vulnerabilities[3].scores[0].cvss_v3.baseScore`).
-        path: String,
-        /// What is wrong there.
-        message: String,
-    },
+    /// Not JSON, or a field of the wrong shape (where, said).
+    #[error(transparent)]
+    Read(#[from] JsonError),
     /// JSON, but `document.csaf_version` is missing: not a CSAF document.
     #[error("not a CSAF document: no document.csaf_version")]
     NotCsaf,
@@ -56,31 +43,8 @@ pub enum CsafError {
 
 /// Reads one CSAF 2.0 document.
 pub fn parse(bytes: &[u8]) -> Result<Advisory, CsafError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let doc: Doc = serde_path_to_error::deserialize(&mut de).map_err(path_error)?;
-    de.end().map_err(json_error)?;
+    let doc: Doc = super::json::read(bytes)?;
     flatten(doc)
-}
-
-fn json_error(e: serde_json::Error) -> CsafError {
-    CsafError::Json {
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
-    }
-}
-
-fn path_error(e: serde_path_to_error::Error<serde_json::Error>) -> CsafError {
-    let path = e.path().to_string();
-    let inner = e.into_inner();
-    if inner.is_data() {
-        CsafError::Field {
-            path,
-            message: inner.to_string(),
-        }
-    } else {
-        json_error(inner)
-    }
 }
 
 // ---- the document, as far as matching reads it ----
@@ -607,13 +571,13 @@ mod tests {
     fn errors_say_why() {
         assert!(matches!(
             parse(b"{\"document\": "),
-            Err(CsafError::Json { line: 1, .. })
+            Err(CsafError::Read(JsonError::Json { line: 1, .. }))
         ));
         assert!(matches!(
             parse(
                 br#"{"document": {"csaf_version": "2.0", "tracking": {"id": "X", "version": "1"}}} x"#
             ),
-            Err(CsafError::Json { .. })
+            Err(CsafError::Read(JsonError::Json { .. }))
         ));
         assert_eq!(
             parse(br#"{"document": {"tracking": {"id": "X", "version": "1"}}}"#),
@@ -631,7 +595,7 @@ mod tests {
             ),
             Err(CsafError::Empty("document.tracking.id"))
         );
-        let Err(CsafError::Field { path, message }) =
+        let Err(CsafError::Read(JsonError::Field { path, message })) =
             parse(br#"{"document": {"csaf_version": "2.0", "tracking": {"version": "1"}}}"#)
         else {
             panic!("a missing tracking id is a field error");
@@ -642,12 +606,14 @@ mod tests {
             "{}",
             r#"[{"scores": [{"cvss_v3": {"baseScore": "high"}, "products": []}]}]"#,
         );
-        let Err(CsafError::Field { path, .. }) = parse(bad_score.as_bytes()) else {
+        let Err(CsafError::Read(JsonError::Field { path, .. })) = parse(bad_score.as_bytes())
+        else {
             panic!("a string score is a field error");
         };
         assert_eq!(path, "vulnerabilities[0].scores[0].cvss_v3.baseScore");
         let bad_branch = doc(r#"{"branches": [{"branches": [{"product": {}}]}]}"#, "[]");
-        let Err(CsafError::Field { path, .. }) = parse(bad_branch.as_bytes()) else {
+        let Err(CsafError::Read(JsonError::Field { path, .. })) = parse(bad_branch.as_bytes())
+        else {
             panic!("a product without id is a field error");
         };
         assert_eq!(path, "product_tree.branches[0].branches[0].product");

@@ -297,6 +297,18 @@ fn read_all(paths: &[PathBuf], report: &mut ImportReport) -> Read {
 
 /// Files under `path`: the file itself, or a directory's `*.json`, `*.csv`
 /// and `*.csv.gz`, recursively, in name order.
+/// The files `import` would read under `paths` (directories searched
+/// recursively for `.json`, `.csv` and `.csv.gz`), in order, and the paths it
+/// could not read or list.
+pub fn files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Problem>) {
+    let mut report = ImportReport::default();
+    let mut out = Vec::new();
+    for path in paths {
+        collect(path, &mut out, &mut report);
+    }
+    (out, report.errors)
+}
+
 fn collect(path: &Path, out: &mut Vec<PathBuf>, report: &mut ImportReport) {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,

@@ -17,28 +17,7 @@ pub struct Catalog {
 }
 
 /// Why bytes could not be read as the KEV catalog.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum KevError {
-    /// Not well-formed JSON.
-    #[error("not JSON (line {line}, column {column}): {message}")]
-    Json {
-        /// 1-based line of the fault.
-        line: usize,
-        /// 1-based column of the fault.
-        column: usize,
-        /// serde_json's description.
-        message: String,
-    },
-    /// JSON whose field at `path` is missing or has the wrong shape.
-    #[error("at {path}: {message}")]
-    Field {
-        /// The JSON path (`vulnerabilities[12].cveID`).
-        path: String,
-        /// What is wrong there.
-        message: String,
-    },
-}
+pub type KevError = super::json::JsonError;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -72,25 +51,7 @@ struct EntryDoc {
 
 /// Reads the catalog (`known_exploited_vulnerabilities.json`).
 pub fn parse(bytes: &[u8]) -> Result<Catalog, KevError> {
-    let json = |e: serde_json::Error| KevError::Json {
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
-    };
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let doc: CatalogDoc = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_data() {
-            KevError::Field {
-                path,
-                message: inner.to_string(),
-            }
-        } else {
-            json(inner)
-        }
-    })?;
-    de.end().map_err(json)?;
+    let doc: CatalogDoc = super::json::read(bytes)?;
     Ok(Catalog {
         version: doc.catalog_version,
         released: doc.date_released,

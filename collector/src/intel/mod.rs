@@ -11,6 +11,7 @@ pub mod db;
 pub mod epss;
 pub mod identity;
 pub mod import;
+pub mod json;
 pub mod kev;
 pub mod matching;
 pub mod model;
