@@ -221,7 +221,10 @@ fn the_sample_plant_is_matched_scored_listed_and_triaged() {
     let shared = shared();
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_dir(&dir.path().join("data")).unwrap();
-    let epss = epss_file(dir.path(), &[("CVE-2022-0001", 0.5, 0.9)]);
+    let epss = epss_file(
+        dir.path(),
+        &[("CVE-2022-0001", 0.5, 0.9), ("CVE-2022-0778", 0.42, 0.975)],
+    );
     let report = import(
         &store,
         &[
@@ -289,8 +292,9 @@ fn the_sample_plant_is_matched_scored_listed_and_triaged() {
         .iter()
         .find(|f| f["factor"] == "known_vulnerabilities")
         .unwrap();
-    // Likely CVSS 7.5: 4 × 60 % × no initiator 50 % = 1, and 7 more advisories.
-    assert_eq!(factor["points"], 8, "{factor}");
+    // CVE-2022-0778, likely, at EPSS's 97.5th percentile: 12 × 60 % × no
+    // initiator 50 % = 3.6, rounded 4; and 7 more advisories.
+    assert_eq!(factor["points"], 11, "{factor}");
 
     check_the_views(&store);
     check_a_kev_match(&store, &mut sensor);
@@ -344,6 +348,11 @@ fn check_the_views(store: &Store) {
         all.len()
     );
     assert_eq!(filter(|f| f.min_epss = Some(0.99)).len(), 0);
+    // The EPSS file's scores are joined to the CVE.
+    let scored = filter(|f| f.min_epss = Some(0.4));
+    assert_eq!(scored.len(), 1);
+    let epss = scored[0].matched.epss.unwrap();
+    assert_eq!((epss.score, epss.percentile), (0.42, 0.975));
     // Misspelt values are refused, not answered with nothing.
     for bad in [
         VulnerabilityFilter {
