@@ -120,16 +120,21 @@ pub fn run(store: &Store, period: Duration, stop: &std::sync::atomic::AtomicBool
             None
         }
     };
-    if let Some(m) = &matcher {
-        rematch(store, m, Scope::All);
-    }
-    let mut last = match rescore_all(store).and_then(|_| touched_since(store, 0)) {
+    // Where the rounds start, read before the first full pass: a summary
+    // merged during it is taken again by the first round, never skipped.
+    let mut last = match touched_since(store, 0) {
         Ok((_, last)) => last,
         Err(e) => {
             tracing::error!("rescoring: {e:#}");
             0
         }
     };
+    if let Some(m) = &matcher {
+        rematch(store, m, Scope::All);
+    }
+    if let Err(e) = rescore_all(store) {
+        tracing::error!("rescoring: {e:#}");
+    }
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
         std::thread::sleep(period);
         match crate::triage::expire_acceptances(store) {
