@@ -21,13 +21,23 @@ pub fn workspace_root() -> PathBuf {
         .to_owned()
 }
 
+/// `../shared/<part>` beside the workspace (the public captures, the
+/// intelligence), or a failure that says what is missing and where.
+pub fn shared(part: &str) -> PathBuf {
+    let dir = workspace_root().parent().unwrap().join("shared").join(part);
+    assert!(
+        dir.is_dir(),
+        "{} is missing: these tests read the project's shared data from ../shared/{part} \
+         beside the workspace (public captures in pcaps/, CISA advisories and KEV in intel/; \
+         see ../shared/DESIGN.md)",
+        dir.display()
+    );
+    dir
+}
+
 /// `../shared/pcaps` beside the workspace.
 pub fn shared_pcaps() -> PathBuf {
-    workspace_root()
-        .parent()
-        .unwrap()
-        .join("shared")
-        .join("pcaps")
+    shared("pcaps")
 }
 
 /// A binary of this workspace, built by the same `cargo test` run, or named by

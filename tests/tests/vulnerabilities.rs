@@ -20,16 +20,15 @@ use std::time::{Duration, Instant};
 use faro_collector::client::Client;
 use faro_collector::tls;
 use faro_e2e::plant::{Plant, finish, ok, stop};
-use faro_e2e::{binary, collector, workspace_root};
+use faro_e2e::{binary, collector, shared, workspace_root};
 use serde_json::Value;
 
 /// The shared intelligence, or a failure saying what is missing.
 fn shared_intel() -> std::path::PathBuf {
-    let dir = workspace_root().join("../shared/intel");
+    let dir = shared("intel");
     assert!(
         dir.join("csaf").is_dir() && dir.join("kev").is_dir(),
-        "the shared intelligence data is missing: expected {}/csaf and {}/kev",
-        dir.display(),
+        "{} is incomplete",
         dir.display()
     );
     dir
