@@ -536,42 +536,32 @@ fn pivots_scenario_shows_exactly_its_it_service_edges() {
     let report = analyze_json(&[&pcap], &[]);
     assert_eq!(report["edges"].as_array().unwrap().len(), 0, "{report:#}");
     assert_eq!(report["findings"].as_array().unwrap().len(), 0);
-    let services: Vec<(String, String, u64, String, String, u64, u64, u64)> = report["services"]
+    // client server:port transport protocol tls/cleartext/unknown
+    let services: Vec<String> = report["services"]
         .as_array()
         .unwrap()
         .iter()
         .map(|s| {
             let c = &s["channels"];
-            (
-                s["client"].as_str().unwrap().to_owned(),
-                s["server"].as_str().unwrap().to_owned(),
-                s["server_port"].as_u64().unwrap(),
-                s["transport"].as_str().unwrap().to_owned(),
-                s["protocol"].as_str().unwrap().to_owned(),
-                c["tls"].as_u64().unwrap(),
-                c["cleartext"].as_u64().unwrap(),
-                c["unknown"].as_u64().unwrap(),
+            format!(
+                "{} {}:{} {} {} {}/{}/{}",
+                s["client"].as_str().unwrap(),
+                s["server"].as_str().unwrap(),
+                s["server_port"],
+                s["transport"].as_str().unwrap(),
+                s["protocol"].as_str().unwrap(),
+                c["tls"],
+                c["cleartext"],
+                c["unknown"],
             )
         })
         .collect();
-    let row = |server: &str, port, protocol: &str, tls, cleartext| {
-        (
-            "10.40.0.20".to_owned(),
-            server.to_owned(),
-            port,
-            "tcp".to_owned(),
-            protocol.to_owned(),
-            tls,
-            cleartext,
-            0,
-        )
-    };
     assert_eq!(
         services,
-        vec![
-            row("10.30.1.10", 22, "ssh", 0, 1),
-            row("10.30.1.10", 3389, "rdp", 1, 0),
-            row("10.30.1.50", 23, "telnet", 0, 1),
+        [
+            "10.40.0.20 10.30.1.10:22 tcp ssh 0/1/0",
+            "10.40.0.20 10.30.1.10:3389 tcp rdp 1/0/0",
+            "10.40.0.20 10.30.1.50:23 tcp telnet 0/1/0",
         ]
     );
     assert_eq!(report["stats"]["shed"]["service_edges"], 0);
