@@ -935,6 +935,35 @@ mod tests {
     }
 
     #[test]
+    fn service_edges_count_flows_by_channel_and_shed_past_their_cap() {
+        let limits = CapacityLimits {
+            max_service_edges: 1,
+            ..CapacityLimits::default()
+        };
+        let mut inv = Inventory::new(&limits);
+        let mut shed = Shed::default();
+        let flow = |server_port, channel| ServiceFlow {
+            client: [10, 40, 0, 20].into(),
+            server: [10, 30, 1, 10].into(),
+            server_port,
+            transport: TransportProto::Tcp,
+            channel,
+            first_seen: 1,
+            last_seen: 2,
+        };
+        assert!(inv.record_service(flow(3389, Channel::Tls), &mut shed));
+        assert!(inv.record_service(flow(3389, Channel::Cleartext), &mut shed));
+        assert!(!inv.record_service(flow(22, Channel::Cleartext), &mut shed));
+        assert_eq!(shed.service_edges, 1);
+        let [edge] = inv.services() else {
+            panic!("one service edge");
+        };
+        assert_eq!((edge.flows, edge.channels), (2, [1, 1, 0]));
+        assert_eq!(edge.protocol(), "rdp");
+        assert_eq!(service_name(TransportProto::Udp, 40000), "udp/40000");
+    }
+
+    #[test]
     fn every_role_and_protocol_reads_back() {
         let mut inv = Inventory::new(&CapacityLimits::default());
         let mut shed = Shed::default();
