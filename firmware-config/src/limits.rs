@@ -28,6 +28,9 @@ pub struct CapacityLimits {
     pub max_assets: usize,
     /// Communication edges in the inventory.
     pub max_edges: usize,
+    /// IT service edges (conversations no ICS dissector recognised, by
+    /// transport and server port) in the inventory.
+    pub max_service_edges: usize,
     /// Distinct address ranges kept per edge, unit and data table; past this,
     /// the closest ranges are merged.
     pub max_ranges_per_table: usize,
@@ -45,6 +48,7 @@ impl Default for CapacityLimits {
             max_pending_transactions: 32,
             max_assets: 16_384,
             max_edges: 65_536,
+            max_service_edges: 16_384,
             max_ranges_per_table: 32,
         }
     }

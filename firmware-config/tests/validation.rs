@@ -307,7 +307,7 @@ fn unknown_section() {
 fn unknown_field_in_limits() {
     assert_eq!(
         one("[limits]\nmax_flow = 10\n"),
-        "/etc/faro/faro.toml:5:1: limits.max_flow: unknown field `max_flow`, expected one of `max_flows`, `flow_idle_timeout_secs`, `reassembly_window_bytes`, `reassembly_max_segments`, `reassembly_budget_bytes`, `message_budget_bytes`, `max_pending_transactions`, `max_assets`, `max_edges`, `max_ranges_per_table`"
+        "/etc/faro/faro.toml:5:1: limits.max_flow: unknown field `max_flow`, expected one of `max_flows`, `flow_idle_timeout_secs`, `reassembly_window_bytes`, `reassembly_max_segments`, `reassembly_budget_bytes`, `message_budget_bytes`, `max_pending_transactions`, `max_assets`, `max_edges`, `max_service_edges`, `max_ranges_per_table`"
     );
 }
 

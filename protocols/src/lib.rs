@@ -107,6 +107,7 @@ pub mod modbus;
 pub mod opcua;
 pub mod oui;
 pub mod s7;
+pub mod services;
 pub mod stream;
 pub mod uplink;
 

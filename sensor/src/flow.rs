@@ -115,6 +115,10 @@ pub struct Flow {
     streams: [Stream; 2],
     /// The application-layer dissector.
     pub app: App,
+    /// What the client's first payload bytes showed (looked at once).
+    pub channel: Option<faro_protocols::services::Channel>,
+    /// Either side sent payload.
+    pub spoke: bool,
 }
 
 impl Flow {
@@ -126,6 +130,8 @@ impl Flow {
             server: None,
             streams: Default::default(),
             app: App::default(),
+            channel: None,
+            spoke: false,
         }
     }
 

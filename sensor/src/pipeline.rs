@@ -2,13 +2,14 @@
 //! TCP reassembly and the protocol dissectors, into the inventory.
 
 use faro_firmware_config::{CapacityLimits, Config};
+use faro_protocols::services::{self, Channel};
 
 use crate::capture::Frame;
 use crate::decode::{self, Decoded, LinkType, Packet, TcpFlags, Transport};
 use crate::dissect::{self, Analysis, App, FlowEnds, FrameInfo};
 use crate::findings::Findings;
 use crate::flow::{Endpoint, Flow, FlowKey, FlowTable, Side, Stream, TransportProto};
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, ServiceFlow};
 use crate::reassembly::{Budget, Chunk, HoldLimits, ReassemblyContext};
 use crate::report::{InputReport, Report};
 use crate::stats::{InterfaceCounters, Stats};
@@ -277,6 +278,7 @@ impl Pipeline {
         };
         flow.last_seen = ts;
         let server = *flow.server.get_or_insert_with(|| guess_server(&key));
+        first_payload(flow, side, payload, &mut self.shared.analysis.stats);
         if flow.app.is_unrecognised() {
             return;
         }
@@ -324,6 +326,39 @@ impl Pipeline {
             }
         }
         flow.app.on_close(&mut self.shared.analysis);
+        if let (Some(server), true) = (flow.server, flow.spoke) {
+            if matches!(flow.app, App::Probing(_) | App::Unrecognised) {
+                let ends = flow_ends(key, server);
+                let analysis = &mut self.shared.analysis;
+                let _ = analysis.inventory.record_service(
+                    ServiceFlow {
+                        client: ends.client.ip,
+                        server: ends.server.ip,
+                        server_port: ends.server.port,
+                        transport: ends.transport,
+                        channel: flow.channel.unwrap_or(Channel::Unknown),
+                        first_seen: flow.first_seen,
+                        last_seen: flow.last_seen,
+                    },
+                    &mut analysis.stats.shed,
+                );
+            }
+        }
+    }
+}
+
+/// Notes the first payload of a flow: that it spoke, and from the client's
+/// first bytes whether the channel is TLS or cleartext. An RDP connection
+/// request (TPKT + X.224 CR, as S7's) is not handed to the ICS dissectors.
+fn first_payload(flow: &mut Flow, side: Side, payload: &[u8], stats: &mut Stats) {
+    flow.spoke = true;
+    if flow.channel.is_some() || flow.server == Some(side) || flow.server.is_none() {
+        return;
+    }
+    flow.channel = Some(services::classify(payload));
+    if matches!(flow.app, App::Probing(_)) && services::rdp_connection_request(payload).is_some() {
+        stats.flows.unrecognised += 1;
+        flow.app = App::Unrecognised;
     }
 }
 
@@ -360,6 +395,9 @@ fn on_tcp_segment(
             _ if !segment.payload.is_empty() => Some(guess_server(key)),
             _ => None,
         };
+    }
+    if !segment.payload.is_empty() {
+        first_payload(flow, side, segment.payload, &mut shared.analysis.stats);
     }
     // Data in a SYN segment starts one after its sequence number.
     let mut data_seq = segment.seq;

@@ -232,6 +232,8 @@ pub struct Shed {
     pub assets: u64,
     /// Edges not added because the inventory was full.
     pub edges: u64,
+    /// IT service edges not added because their table was full.
+    pub service_edges: u64,
     /// Address ranges merged because an edge's range list was full.
     pub address_ranges: u64,
     /// COTP data bytes dropped because a PDU spanning several TPDUs grew past its bound.

@@ -12,7 +12,7 @@ use faro_protocols::uplink::{
     ZoneRef,
 };
 
-use crate::report::{AssetReport, EdgeReport, FindingReport, Report, format_time};
+use crate::report::{AssetReport, EdgeReport, FindingReport, Report, ServiceReport, format_time};
 
 /// What was last sent of each item, as a hash of its content.
 #[derive(Debug, Default)]
@@ -74,6 +74,20 @@ impl SummaryBuilder {
             let key = format!(
                 "edge {} {} {} {} {}",
                 edge.client, edge.server, edge.server_port, edge.transport, edge.protocol
+            );
+            if self.changed(key, &delta) {
+                edges.push(delta);
+            }
+        }
+        for service in &report.services {
+            let delta = service_delta(service);
+            let key = format!(
+                "edge {} {} {} {} {}",
+                service.client,
+                service.server,
+                service.server_port,
+                service.transport,
+                service.protocol
             );
             if self.changed(key, &delta) {
                 edges.push(delta);
@@ -162,6 +176,31 @@ fn edge_delta(edge: &EdgeReport) -> EdgeDelta {
             .collect(),
         first_seen: edge.first_seen.clone(),
         last_seen: edge.last_seen.clone(),
+    }
+}
+
+/// An IT service edge travels as an edge whose protocol is the service name
+/// and whose functions count its connections by channel (`tls`,
+/// `cleartext`, `unknown`; zero counts left out).
+fn service_delta(service: &ServiceReport) -> EdgeDelta {
+    let channels = &service.channels;
+    EdgeDelta {
+        client: service.client.clone(),
+        server: service.server.clone(),
+        server_port: service.server_port,
+        transport: service.transport.to_owned(),
+        protocol: service.protocol.clone(),
+        functions: [
+            ("tls", channels.tls),
+            ("cleartext", channels.cleartext),
+            ("unknown", channels.unknown),
+        ]
+        .into_iter()
+        .filter(|(_, count)| *count > 0)
+        .map(|(name, count)| (name.to_owned(), count))
+        .collect(),
+        first_seen: service.first_seen.clone(),
+        last_seen: service.last_seen.clone(),
     }
 }
 

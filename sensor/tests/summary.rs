@@ -85,7 +85,11 @@ fn summaries_carry_what_changed_with_cumulative_counts() {
     let report_ips: std::collections::BTreeSet<&String> =
         report.assets.iter().map(|a| &a.ip).collect();
     assert_eq!(merged_ips, report_ips);
-    assert_eq!(merged.edges.len(), report.edges.len());
+    // IT service edges travel as edges too.
+    assert_eq!(
+        merged.edges.len(),
+        report.edges.len() + report.services.len()
+    );
     for edge in &report.edges {
         let sent = merged
             .edges

@@ -525,3 +525,45 @@ fn opcua_plant_matches_the_generators_truth() {
             .any(|w| w == b"Line1-Maint!2026")
     );
 }
+
+/// `faro-capgen pivots`: exactly the IT conduits the scenario built, named by
+/// port and classified by the client's first bytes; no ICS edge, no finding.
+#[test]
+fn pivots_scenario_shows_exactly_its_it_service_edges() {
+    let dir = scratch_dir("pivots");
+    let pcap = dir.join("pivots.pcap");
+    capgen(&["pivots", "-o", pcap.to_str().unwrap()]);
+    let report = analyze_json(&[&pcap], &[]);
+    assert_eq!(report["edges"].as_array().unwrap().len(), 0, "{report:#}");
+    assert_eq!(report["findings"].as_array().unwrap().len(), 0);
+    // client server:port transport protocol tls/cleartext/unknown
+    let services: Vec<String> = report["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let c = &s["channels"];
+            format!(
+                "{} {}:{} {} {} {}/{}/{}",
+                s["client"].as_str().unwrap(),
+                s["server"].as_str().unwrap(),
+                s["server_port"],
+                s["transport"].as_str().unwrap(),
+                s["protocol"].as_str().unwrap(),
+                c["tls"],
+                c["cleartext"],
+                c["unknown"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        services,
+        [
+            "10.40.0.20 10.30.1.10:22 tcp ssh 0/1/0",
+            "10.40.0.20 10.30.1.10:3389 tcp rdp 1/0/0",
+            "10.40.0.20 10.30.1.50:23 tcp telnet 0/1/0",
+        ]
+    );
+    assert_eq!(report["stats"]["shed"]["service_edges"], 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 
 use faro_firmware_config::CapacityLimits;
 use faro_protocols::identity::IdentitySource;
+use faro_protocols::services::{self, Channel};
 
 use crate::flow::TransportProto;
 use crate::stats::Shed;
@@ -529,8 +530,73 @@ struct EdgeKey {
     protocol: Protocol,
 }
 
+/// An IT service edge: a conversation no ICS dissector recognised, by
+/// client, server, transport and server port.
+#[derive(Debug, Clone)]
+pub struct ServiceEdge {
+    /// The initiator.
+    pub client: IpAddr,
+    /// The responder.
+    pub server: IpAddr,
+    /// The server's port.
+    pub server_port: u16,
+    /// TCP or UDP.
+    pub transport: TransportProto,
+    /// Connections (conversations) that carried it.
+    pub flows: u64,
+    /// Connections by channel, in [`Channel::ALL`] order.
+    pub channels: [u64; 3],
+    /// Capture time first seen, nanoseconds since the epoch.
+    pub first_seen: u64,
+    /// Capture time last seen, nanoseconds since the epoch.
+    pub last_seen: u64,
+}
+
+impl ServiceEdge {
+    /// The service name: the well-known-port table's, else `tcp/<port>` or `udp/<port>`.
+    pub fn protocol(&self) -> std::borrow::Cow<'static, str> {
+        service_name(self.transport, self.server_port)
+    }
+}
+
+/// The name of the service on `port`: the well-known-port table's
+/// ([`faro_protocols::services`]), else `tcp/<port>` or `udp/<port>`.
+pub fn service_name(transport: TransportProto, port: u16) -> std::borrow::Cow<'static, str> {
+    let (wire, prefix) = match transport {
+        TransportProto::Tcp => (services::Transport::Tcp, "tcp"),
+        TransportProto::Udp => (services::Transport::Udp, "udp"),
+    };
+    match services::well_known(wire, port) {
+        Some(name) => name.into(),
+        None => format!("{prefix}/{port}").into(),
+    }
+}
+
+/// One conversation of a service edge.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceFlow {
+    /// The initiator.
+    pub client: IpAddr,
+    /// The responder.
+    pub server: IpAddr,
+    /// The server's port.
+    pub server_port: u16,
+    /// TCP or UDP.
+    pub transport: TransportProto,
+    /// What the client's first bytes showed.
+    pub channel: Channel,
+    /// Capture time of its first packet.
+    pub first_seen: u64,
+    /// Capture time of its latest packet.
+    pub last_seen: u64,
+}
+
 /// Assets and edges, bounded.
 pub struct Inventory {
+    services: Vec<ServiceEdge>,
+    service_index:
+        HashMap<(IpAddr, IpAddr, u16, TransportProto), usize, foldhash::fast::RandomState>,
+    max_service_edges: usize,
     assets: Vec<Asset>,
     asset_index: HashMap<IpAddr, AssetId, foldhash::fast::RandomState>,
     edges: Vec<Edge>,
@@ -545,6 +611,9 @@ impl Inventory {
     /// An empty inventory sized by `limits`.
     pub fn new(limits: &CapacityLimits) -> Self {
         Inventory {
+            services: Vec::new(),
+            service_index: HashMap::default(),
+            max_service_edges: limits.max_service_edges,
             assets: Vec::new(),
             asset_index: HashMap::default(),
             edges: Vec::new(),
@@ -628,6 +697,48 @@ impl Inventory {
         });
         self.edge_index.insert(key, id);
         Some(id)
+    }
+
+    /// Counts one conversation on its service edge, created if new; false
+    /// when the table is full and the edge new (counted in `shed`).
+    pub fn record_service(&mut self, flow: ServiceFlow, shed: &mut Shed) -> bool {
+        let key = (flow.client, flow.server, flow.server_port, flow.transport);
+        let at = match self.service_index.get(&key) {
+            Some(&at) => at,
+            None => {
+                if self.services.len() >= self.max_service_edges {
+                    shed.service_edges += 1;
+                    return false;
+                }
+                self.services.push(ServiceEdge {
+                    client: flow.client,
+                    server: flow.server,
+                    server_port: flow.server_port,
+                    transport: flow.transport,
+                    flows: 0,
+                    channels: [0; 3],
+                    first_seen: flow.first_seen,
+                    last_seen: flow.last_seen,
+                });
+                self.service_index.insert(key, self.services.len() - 1);
+                self.services.len() - 1
+            }
+        };
+        let Some(edge) = self.services.get_mut(at) else {
+            return false;
+        };
+        edge.flows += 1;
+        if let Some(count) = edge.channels.get_mut(flow.channel as usize) {
+            *count += 1;
+        }
+        edge.first_seen = edge.first_seen.min(flow.first_seen);
+        edge.last_seen = edge.last_seen.max(flow.last_seen);
+        true
+    }
+
+    /// Every IT service edge, in order of first appearance.
+    pub fn services(&self) -> &[ServiceEdge] {
+        &self.services
     }
 
     /// The asset `id`.
@@ -821,6 +932,35 @@ mod tests {
         assert!(inv.edge_for(modbus_path(a, b), 5, &mut shed).is_some());
         assert!(inv.edge_for(modbus_path(b, a), 5, &mut shed).is_none());
         assert_eq!((shed.assets, shed.edges), (1, 1));
+    }
+
+    #[test]
+    fn service_edges_count_flows_by_channel_and_shed_past_their_cap() {
+        let limits = CapacityLimits {
+            max_service_edges: 1,
+            ..CapacityLimits::default()
+        };
+        let mut inv = Inventory::new(&limits);
+        let mut shed = Shed::default();
+        let flow = |server_port, channel| ServiceFlow {
+            client: [10, 40, 0, 20].into(),
+            server: [10, 30, 1, 10].into(),
+            server_port,
+            transport: TransportProto::Tcp,
+            channel,
+            first_seen: 1,
+            last_seen: 2,
+        };
+        assert!(inv.record_service(flow(3389, Channel::Tls), &mut shed));
+        assert!(inv.record_service(flow(3389, Channel::Cleartext), &mut shed));
+        assert!(!inv.record_service(flow(22, Channel::Cleartext), &mut shed));
+        assert_eq!(shed.service_edges, 1);
+        let [edge] = inv.services() else {
+            panic!("one service edge");
+        };
+        assert_eq!((edge.flows, edge.channels), (2, [1, 1, 0]));
+        assert_eq!(edge.protocol(), "rdp");
+        assert_eq!(service_name(TransportProto::Udp, 40000), "udp/40000");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use serde::ser::SerializeMap;
 
 use crate::flow::TransportProto;
 use crate::inventory::opcua::{OpcUaAsset, OpcUaEdge};
-use crate::inventory::{Asset, Edge, FunctionKey, Inventory, Protocol};
+use crate::inventory::{Asset, Edge, FunctionKey, Inventory, Protocol, ServiceEdge};
 use crate::stats::Stats;
 
 /// Identifies the JSON layout; bumped on incompatible changes.
@@ -44,6 +44,9 @@ pub struct Report {
     pub assets: Vec<AssetReport>,
     /// Edges, ordered by client, server, port and protocol.
     pub edges: Vec<EdgeReport>,
+    /// IT service edges (conversations no ICS dissector recognised), ordered
+    /// by client, server, transport and port.
+    pub services: Vec<ServiceReport>,
     /// Exposure findings, most severe first.
     pub findings: Vec<FindingReport>,
     /// Findings the configuration silenced (not listed).
@@ -256,6 +259,66 @@ pub struct EdgeReport {
     pub last_seen: String,
 }
 
+/// Connections of a service edge by what the client's first bytes showed.
+#[derive(Debug, Serialize)]
+pub struct ChannelCounts {
+    /// A TLS ClientHello, or RDP asking for TLS or CredSSP.
+    pub tls: u64,
+    /// Readable bytes: an SSH banner, standard RDP security, text or telnet negotiation.
+    pub cleartext: u64,
+    /// Nothing recognisable, or the client sent nothing.
+    pub unknown: u64,
+}
+
+/// An IT service edge as reported.
+#[derive(Debug, Serialize)]
+pub struct ServiceReport {
+    /// Client IP.
+    pub client: String,
+    /// Server IP.
+    pub server: String,
+    /// Server port.
+    pub server_port: u16,
+    /// "tcp" or "udp".
+    pub transport: &'static str,
+    /// The service name (`rdp`, `ssh`, …, else `tcp/<port>` or `udp/<port>`).
+    pub protocol: String,
+    /// Connections that carried it.
+    pub flows: u64,
+    /// Connections by channel.
+    pub channels: ChannelCounts,
+    /// RFC 3339, capture time.
+    pub first_seen: String,
+    /// RFC 3339, capture time.
+    pub last_seen: String,
+}
+
+fn transport_name(transport: TransportProto) -> &'static str {
+    match transport {
+        TransportProto::Tcp => "tcp",
+        TransportProto::Udp => "udp",
+    }
+}
+
+fn service_report(edge: &ServiceEdge) -> ServiceReport {
+    let [tls, cleartext, unknown] = edge.channels;
+    ServiceReport {
+        client: edge.client.to_string(),
+        server: edge.server.to_string(),
+        server_port: edge.server_port,
+        transport: transport_name(edge.transport),
+        protocol: edge.protocol().into_owned(),
+        flows: edge.flows,
+        channels: ChannelCounts {
+            tls,
+            cleartext,
+            unknown,
+        },
+        first_seen: format_time(edge.first_seen),
+        last_seen: format_time(edge.last_seen),
+    }
+}
+
 /// RFC 3339 with microseconds, UTC.
 pub fn format_time(nanos: u64) -> String {
     humantime::format_rfc3339_micros(UNIX_EPOCH + Duration::from_nanos(nanos)).to_string()
@@ -322,11 +385,15 @@ impl Report {
             };
             key(a).cmp(&key(b))
         });
+        let mut services: Vec<&ServiceEdge> = inventory.services().iter().collect();
+        services.sort_by_key(|e| (e.client, e.server, e.transport, e.server_port));
+        let services = services.into_iter().map(service_report).collect();
         Report {
             schema: SCHEMA_ID,
             inputs,
             assets,
             edges,
+            services,
             findings: findings.0,
             findings_silenced: findings.1,
             stats,

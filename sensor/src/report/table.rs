@@ -159,6 +159,33 @@ pub fn render(report: &Report) -> String {
     }
     let _ = writeln!(out, "Edges ({})\n{edges}\n", report.edges.len());
 
+    if !report.services.is_empty() {
+        let mut services = table(&[
+            "Client",
+            "Server",
+            "Service",
+            "Connections",
+            "TLS / cleartext / unknown",
+            "First seen",
+            "Last seen",
+        ]);
+        for e in &report.services {
+            services.add_row(vec![
+                e.client.clone(),
+                format!("{}:{}", e.server, e.server_port),
+                format!("{}/{}", e.protocol, e.transport),
+                e.flows.to_string(),
+                format!(
+                    "{} / {} / {}",
+                    e.channels.tls, e.channels.cleartext, e.channels.unknown
+                ),
+                e.first_seen.clone(),
+                e.last_seen.clone(),
+            ]);
+        }
+        let _ = writeln!(out, "IT services ({})\n{services}\n", report.services.len());
+    }
+
     let mut findings = table(&[
         "Severity", "Rule", "Concerns", "Count", "Evidence", "ATT&CK",
     ]);
@@ -225,6 +252,7 @@ pub fn render(report: &Report) -> String {
         ("pending transactions", s.shed.pending_transactions),
         ("assets", s.shed.assets),
         ("edges", s.shed.edges),
+        ("service edges", s.shed.service_edges),
         ("address ranges", s.shed.address_ranges),
         ("COTP bytes", s.shed.cotp_bytes),
         ("edge objects", s.shed.edge_objects),

@@ -141,6 +141,15 @@ enum Command {
         #[arg(long, default_value_t = DEFAULT_SEED)]
         seed: u64,
     },
+    /// IT conduits into a plant: an office PC reaching the engineering workstation by RDP (TLS)
+    /// and SSH, and a cleartext telnet session to a serial gateway.
+    Pivots {
+        /// Output pcap file.
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, default_value_t = DEFAULT_SEED)]
+        seed: u64,
+    },
     /// SYNs from spoofed sources to a few Modbus servers, each a distinct 5-tuple.
     Synflood {
         /// Output pcap file.
@@ -246,6 +255,14 @@ fn main() -> Result<()> {
             let mut out = PcapOut::create(&output, LinkType::Ethernet.pcap())?;
             scenario::polling::generate(&mut out, packets, flows, options, seed)?;
             (output, out.finish()?)
+        }
+        Command::Pivots { output, seed } => {
+            let mut wire = Wire::new(
+                LinkType::Ethernet,
+                PcapOut::create(&output, LinkType::Ethernet.pcap())?,
+            );
+            scenario::pivots::generate(&mut wire, seed)?;
+            (output, wire.sink.finish()?)
         }
         Command::Synflood {
             output,

@@ -3,6 +3,7 @@
 mod background;
 pub(crate) mod dnp3;
 pub(crate) mod opcua;
+pub(crate) mod pivots;
 pub(crate) mod polling;
 pub(crate) mod reassembly;
 pub(crate) mod s7;
