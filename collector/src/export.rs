@@ -65,7 +65,7 @@ pub fn assets_csv(store: &Store, site: Option<&str>) -> Result<Vec<u8>> {
         for row in &page.items {
             let a = &row.asset;
             let id = &a.identity;
-            out.write_record([
+            let cells = [
                 row.site.as_str(),
                 &a.ip,
                 a.mac.as_deref().unwrap_or(""),
@@ -91,7 +91,8 @@ pub fn assets_csv(store: &Store, site: Option<&str>) -> Result<Vec<u8>> {
                 a.known.as_ref().map_or("", |k| k.name.as_str()),
                 &a.first_seen,
                 &a.last_seen,
-            ])?;
+            ];
+            out.write_record(cells.iter().map(|c| spreadsheet_safe(c).into_owned()))?;
         }
         match page.next_cursor {
             Some(cursor) => filter.cursor = Some(cursor),
@@ -114,8 +115,8 @@ pub fn findings_csv(store: &Store, site: Option<&str>) -> Result<Vec<u8>> {
         let page = views::findings(store, &filter)?;
         for row in &page.items {
             let f = &row.finding;
-            out.write_record([
-                row.id.to_string().as_str(),
+            let cells: [&str; FINDING_COLUMNS.len()] = [
+                &row.id.to_string(),
                 &row.site,
                 &row.target,
                 &f.rule,
@@ -131,7 +132,8 @@ pub fn findings_csv(store: &Store, site: Option<&str>) -> Result<Vec<u8>> {
                 &f.first_seen,
                 &f.last_seen,
                 &row.sensor_id,
-            ])?;
+            ];
+            out.write_record(cells.iter().map(|c| spreadsheet_safe(c).into_owned()))?;
         }
         match page.next_cursor {
             Some(cursor) => filter.cursor = Some(cursor),
@@ -168,8 +170,9 @@ pub const VULNERABILITY_COLUMNS: [&str; 21] = [
 
 /// A cell a spreadsheet will not take for a formula (OWASP's CSV injection
 /// advice): text that starts with `=`, `+`, `-`, `@`, a tab or a carriage
-/// return gets a leading apostrophe. Advisory, device and user text all
-/// pass through it.
+/// return gets a leading apostrophe. Every cell of every export passes
+/// through it: owners, names, vendors, models and firmware come from users
+/// and from what devices announce on the wire, titles from advisories.
 pub fn spreadsheet_safe(text: &str) -> std::borrow::Cow<'_, str> {
     match text.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}").into(),
@@ -243,4 +246,29 @@ pub fn vulnerabilities_csv(store: &Store, site: Option<&str>) -> Result<Vec<u8>>
         }
     }
     Ok(out.into_inner()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_and_other_text_kept() {
+        for (cell, safe) in [
+            (
+                "=HYPERLINK(\"http://x\",\"y\")",
+                "'=HYPERLINK(\"http://x\",\"y\")",
+            ),
+            ("+1", "'+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("Siemens", "Siemens"),
+            ("6ES7 215-1AG40-0XB0", "6ES7 215-1AG40-0XB0"),
+            ("", ""),
+        ] {
+            assert_eq!(spreadsheet_safe(cell), safe);
+        }
+    }
 }

@@ -531,6 +531,20 @@ fn check_triage(store: &Store) {
             .iter()
             .any(|h| h.field == "status" && h.actor.as_deref() == Some("token analyst (t1)"))
     );
+    // An owner typed as a formula reaches both exports as text, not a formula.
+    let formula = TriageChange {
+        owner: Some("=SUM(1+1)".into()),
+        ..Default::default()
+    };
+    triage::apply(store, row.finding_id, &formula, "token analyst (t1)").unwrap();
+    for csv in [
+        export::findings_csv(store, Some(SITE)).unwrap(),
+        export::vulnerabilities_csv(store, Some(SITE)).unwrap(),
+    ] {
+        let text = String::from_utf8(csv).unwrap();
+        assert!(text.contains("'=SUM(1+1)"), "{text}");
+        assert!(!text.contains(",=SUM"), "{text}");
+    }
 }
 
 /// The PLC announces V4.6.0: the `< V4.6.0` matches are remediated, seen on
