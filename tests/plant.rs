@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
-use crate::{analyze_json, collector, scratch_dir, sensor};
+use crate::{analyze_json, binary, collector, scratch_dir, sensor};
 
 /// Certificates, the sensor's key, its enrollment (sensor `edge-01`, site
 /// `sample`) and its configuration `faro.toml` in `dir`.
@@ -107,6 +107,44 @@ spool_max_mib = 64
         ]
         .map(str::to_owned)
         .to_vec()
+    }
+
+    /// Replays `capture` with `faro-sensor run --pcap` into the plant's
+    /// collector, its log in `sensor.log`; the exit code and the log.
+    pub fn replay(&self, capture: &Path) -> (Option<i32>, String) {
+        let sensor = Command::new(binary("faro-sensor"))
+            .args(["run", "--config", &self.path("faro.toml"), "--pcap"])
+            .arg(capture)
+            .args(["--state", &self.path("state"), "--drain", "60"])
+            .stdout(std::process::Stdio::null())
+            // A file, not a pipe: nothing reads it while the sensor runs.
+            .stderr(std::fs::File::create(self.dir.join("sensor.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let (code, _) = finish(sensor, Duration::from_secs(120));
+        let log = std::fs::read_to_string(self.dir.join("sensor.log")).unwrap_or_default();
+        (code, log)
+    }
+
+    /// An API token for `name` with `scope`, made by `faro-collector token create`.
+    pub fn token(&self, name: &str, scope: &str) -> String {
+        let out = ok(
+            collector(&[
+                "token",
+                "create",
+                "--data",
+                &self.path("data"),
+                "--name",
+                name,
+                "--scope",
+                scope,
+            ]),
+            "token create",
+        );
+        out.split_whitespace()
+            .find(|w| w.starts_with("faro_"))
+            .unwrap()
+            .to_owned()
     }
 
     /// The sequences the collector stored for the sensor.

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use faro_collector::client::Client;
 use faro_collector::tls;
-use faro_e2e::plant::{Plant, finish, free_port, ok, stop};
-use faro_e2e::{analyze_json, binary, capgen, collector, workspace_root};
+use faro_e2e::plant::{Plant, free_port, stop};
+use faro_e2e::{analyze_json, binary, capgen, workspace_root};
 use serde_json::Value;
 
 /// Every item of a paged list, following `next_cursor`; asserts that each
@@ -72,26 +72,6 @@ async fn merged_and_scored(c: &mut Client) -> Value {
     }
 }
 
-fn token(plant: &Plant, name: &str, scope: &str) -> String {
-    let out = ok(
-        collector(&[
-            "token",
-            "create",
-            "--data",
-            &plant.path("data"),
-            "--name",
-            name,
-            "--scope",
-            scope,
-        ]),
-        "token create",
-    );
-    out.split_whitespace()
-        .find(|w| w.starts_with("faro_"))
-        .unwrap()
-        .to_owned()
-}
-
 #[test]
 fn the_api_serves_a_replayed_plant_scored_ranked_and_paged() {
     let plant = Plant::new("api", 10, "");
@@ -117,23 +97,13 @@ fn the_api_serves_a_replayed_plant_scored_ranked_and_paged() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let sensor = Command::new(binary("faro-sensor"))
-        .args(["run", "--config", &plant.path("faro.toml"), "--pcap"])
-        .arg(&capture)
-        .args(["--state", &plant.path("state"), "--drain", "60"])
-        .stdout(Stdio::null())
-        // A file, not a pipe: nothing reads it while the sensor runs.
-        .stderr(std::fs::File::create(plant.dir.join("sensor.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let (code, _) = finish(sensor, Duration::from_secs(120));
-    let log = std::fs::read_to_string(plant.dir.join("sensor.log")).unwrap();
+    let (code, log) = plant.replay(&capture);
     assert_eq!(code, Some(0), "{log}");
     let summaries = plant.stored().len();
     assert!(summaries >= 1);
 
-    let read = token(&plant, "dashboard", "read");
-    let triage = token(&plant, "analyst", "triage");
+    let read = plant.token("dashboard", "read");
+    let triage = plant.token("analyst", "triage");
     let analysis = analyze_json(&[capture.as_path()], &[]);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -332,17 +302,9 @@ fn health_shows_the_cef_forwarder_waiting_for_its_receiver_then_caught_up() {
         .spawn()
         .unwrap();
     let capture = workspace_root().join("samples/plant-modbus.pcap");
-    let sensor = Command::new(binary("faro-sensor"))
-        .args(["run", "--config", &plant.path("faro.toml"), "--pcap"])
-        .arg(&capture)
-        .args(["--state", &plant.path("state"), "--drain", "60"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (code, log) = finish(sensor, Duration::from_secs(120));
+    let (code, log) = plant.replay(&capture);
     assert_eq!(code, Some(0), "{log}");
-    let read = token(&plant, "monitoring", "read");
+    let read = plant.token("monitoring", "read");
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use faro_collector::client::Client;
 use faro_collector::tls;
-use faro_e2e::plant::{Plant, finish, ok, stop};
+use faro_e2e::plant::{Plant, ok, stop};
 use faro_e2e::{binary, collector, shared, workspace_root};
 use serde_json::Value;
 
@@ -143,34 +143,10 @@ fn the_sample_plant_gets_exactly_its_advisories_from_the_wire() {
     );
     assert!(imported.contains("2035 new"), "{imported}");
     let sample = workspace_root().join("samples/plant-modbus.pcap");
-    let sensor = Command::new(binary("faro-sensor"))
-        .args(["run", "--config", &plant.path("faro.toml"), "--pcap"])
-        .arg(&sample)
-        .args(["--state", &plant.path("state"), "--drain", "60"])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(plant.dir.join("sensor.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let (code, _) = finish(sensor, Duration::from_secs(120));
-    assert_eq!(code, Some(0));
+    let (code, log) = plant.replay(&sample);
+    assert_eq!(code, Some(0), "{log}");
 
-    let token = ok(
-        collector(&[
-            "token",
-            "create",
-            "--data",
-            &plant.path("data"),
-            "--name",
-            "analyst",
-            "--scope",
-            "read",
-        ]),
-        "token create",
-    );
-    let token = token
-        .split_whitespace()
-        .find(|w| w.starts_with("faro_"))
-        .unwrap();
+    let token = plant.token("analyst", "read");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -186,7 +162,7 @@ fn the_sample_plant_gets_exactly_its_advisories_from_the_wire() {
         let mut c = Client::connect(addr, tls)
             .await
             .unwrap()
-            .with_token(Some(token));
+            .with_token(Some(&token));
         c.wait_merged(Duration::from_secs(20)).await.unwrap();
         // The scorer matches within a round (2 s) of the merge.
         let deadline = Instant::now() + Duration::from_secs(30);
