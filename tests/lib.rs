@@ -337,8 +337,22 @@ pub fn count_differences(
 
 /// Runs `faro-collector` with `args`.
 pub fn collector(args: &[&str]) -> Output {
-    Command::new(binary("faro-collector"))
-        .args(args)
-        .output()
-        .unwrap()
+    collector_command(args).output().unwrap()
+}
+
+/// `faro-collector` with `args`, to run. Beside `scripts/with-postgres`, the
+/// store of the `--data` directory among them is a PostgreSQL database of
+/// its own (through `FARO_DATABASE`), the same for every command on it.
+pub fn collector_command<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) -> Command {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+    let mut cmd = Command::new(binary("faro-collector"));
+    cmd.args(&args);
+    let data = args
+        .iter()
+        .position(|a| a == "--data")
+        .and_then(|i| args.get(i + 1));
+    if let Some(url) = data.and_then(|d| faro_testkit::database_for(Path::new(d))) {
+        cmd.env("FARO_DATABASE", url);
+    }
+    cmd
 }

@@ -69,7 +69,14 @@ async fn main() {
         t.elapsed().as_secs_f64()
     );
 
-    let serving = server::Background::start(d, &d.join("data")).await.unwrap();
+    let serving = server::Background::start(
+        d,
+        &faro_collector::store::Location::Sqlite(
+            d.join("data").join(faro_collector::store::FILE_NAME),
+        ),
+    )
+    .await
+    .unwrap();
     let addr = serving.addr;
     let (token, _) = tokens::create(&store, "bench", Scope::Read).unwrap();
     let client_config = tls::client_config(&d.join("ca.pem"), None).unwrap();

@@ -10,9 +10,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use faro_collector::intel::import;
 use faro_collector::intel::model::VersionKind;
-use faro_collector::intel::{db, import};
 use faro_collector::store::Store;
+use faro_collector::store::intel as db;
 
 fn main() -> Result<()> {
     let shared = std::env::args().nth(1).map_or_else(

@@ -26,13 +26,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, anyhow, bail};
 use rand_core::RngCore;
-use rusqlite::{OptionalExtension, params};
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use rustls_pki_types::ServerName;
 use serde::Serialize;
 
 use crate::cef::{self, Origin};
-use crate::store::Store;
+use crate::store::{Store, params};
 use crate::views::{self, ChangeCursor};
 
 /// Findings sent per batch unless configured.
@@ -235,29 +234,29 @@ impl Settings {
 
 /// The stored cursor named `name` (the start when there is none).
 pub fn load_cursor(store: &Store, name: &str) -> Result<ChangeCursor> {
-    store.read(|conn| {
-        Ok(conn
-            .query_row(
+    store.read(|db| {
+        Ok(db
+            .query_opt(
                 "SELECT updated_at, id FROM exporter_cursors WHERE name = ?1",
-                [name],
-                |r| {
-                    Ok(ChangeCursor {
-                        updated_at: r.get(0)?,
-                        id: r.get(1)?,
-                    })
-                },
-            )
-            .optional()?
+                params![name],
+            )?
+            .map(|r| {
+                Ok::<_, anyhow::Error>(ChangeCursor {
+                    updated_at: r.get(0)?,
+                    id: r.get(1)?,
+                })
+            })
+            .transpose()?
             .unwrap_or_default())
     })
 }
 
 /// Stores `cursor` as `name`.
 pub fn save_cursor(store: &Store, name: &str, cursor: &ChangeCursor) -> Result<()> {
-    store.write(|txn| {
-        txn.execute(
+    store.write(|db| {
+        db.execute(
             "INSERT INTO exporter_cursors (name, updated_at, id) VALUES (?1, ?2, ?3)
-             ON CONFLICT DO UPDATE SET updated_at = excluded.updated_at, id = excluded.id",
+             ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at, id = excluded.id",
             params![name, cursor.updated_at, cursor.id],
         )?;
         Ok(())

@@ -6,9 +6,12 @@
 //! exact bytes are durable; its merge follows, and under load several
 //! summaries are merged at once, so that the inventory is written once per
 //! key rather than once per summary (a sensor catching up on its spool, many
-//! sensors reporting the same edges). `merge_state.merged_through` marks the
-//! last summary merged: whatever is stored past it (a collector stopped
-//! between the two) is merged from the stored bytes by [`merge_stored`].
+//! sensors reporting the same edges). A summary's `merge_id` is the number
+//! of the merge that took it: whatever is stored with none (a collector
+//! stopped between the two, a replica that does not hold the merge lease)
+//! is merged from the stored bytes by [`merge_stored`]. Merges run on one
+//! replica at a time (the `merge` lease) and are numbered in commit order
+//! (`merge_state.merged_through`), which rescoring and matching follow.
 
 use std::time::SystemTime;
 
@@ -17,10 +20,9 @@ use faro_protocols::uplink::{EnvelopeError, SCHEMA, Summary, kid_of, payload_of_
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use crate::store::{SensorKey, Store, from_sql_int, pack, sql_int, supersedes, unpack};
+use crate::store::{Db, SensorKey, Store, from_sql_int, pack, params, sql_int, supersedes, unpack};
 use crate::triage;
 
 /// The answer to one summary (the contract's statuses).
@@ -287,8 +289,8 @@ impl<'a, K: std::hash::Hash + Eq, V> Coalesced<'a, K, V> {
 /// A stored summary, decoded, waiting for its merge.
 #[derive(Debug)]
 pub struct Accepted {
-    /// Its row in `summaries`.
-    rowid: i64,
+    /// Its id in `summaries`.
+    id: i64,
     /// The site it is merged into (the enrollment's, else its own).
     site: String,
     /// The sensor it is from.
@@ -319,34 +321,39 @@ pub struct StoredBatch {
 /// all in ONE write transaction (one fsync for the batch), without merging
 /// them. A storage error fails the whole batch: nothing of it is stored.
 pub fn store_batch(store: &Store, items: Vec<Prepared>) -> Result<StoredBatch> {
-    store.write(|txn| {
+    store.write(|db| {
         let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
         let mut decisions = Vec::with_capacity(items.len());
-        let mut sensors: HashMap<String, SensorState> = HashMap::new();
         let mut accepted: Vec<Accepted> = Vec::new();
+        // Each sensor's row, read (and on PostgreSQL locked) in id order, so
+        // that replicas storing batches of the same sensors take turns per
+        // sensor and never deadlock.
+        let ids: std::collections::BTreeSet<&str> =
+            items.iter().map(|i| i.sensor.id.as_str()).collect();
+        let lock = db.backend().for_update();
+        let mut sensors: HashMap<String, SensorState> = HashMap::new();
+        for id in ids {
+            let row = db.query_opt(
+                &format!("SELECT fingerprint, site, last_sequence FROM sensors WHERE id = ?1{lock}"),
+                params![id],
+            )?;
+            if let Some(r) = row {
+                sensors.insert(
+                    id.to_owned(),
+                    SensorState {
+                        fingerprint: r.get(0)?,
+                        site: r.get(1)?,
+                        last_sequence: r.get::<Option<i64>>(2)?.map(from_sql_int),
+                        counters: None,
+                        moved: false,
+                    },
+                );
+            }
+        }
         for item in items {
             let sensor_id = item.sensor.id.clone();
             let id = sensor_id.as_str();
             let seq = item.summary.sequence;
-            if !sensors.contains_key(id) {
-                let row = txn
-                    .prepare_cached(
-                        "SELECT fingerprint, site, last_sequence FROM sensors WHERE id = ?1",
-                    )?
-                    .query_row([id], |r| {
-                        Ok(SensorState {
-                            fingerprint: r.get(0)?,
-                            site: r.get(1)?,
-                            last_sequence: r.get::<_, Option<i64>>(2)?.map(from_sql_int),
-                            counters: None,
-                            moved: false,
-                        })
-                    })
-                    .optional()?;
-                if let Some(row) = row {
-                    sensors.insert(id.to_owned(), row);
-                }
-            }
             let Some(state) = sensors.get_mut(id).filter(|s| s.fingerprint == item.kid) else {
                 // Re-enrolled with another key (or removed) since the signature was checked.
                 decisions.push(Decision::new(
@@ -360,12 +367,11 @@ pub fn store_batch(store: &Store, items: Vec<Prepared>) -> Result<StoredBatch> {
             let last = state.last_sequence;
             // Only a sequence at or below the last can already be stored.
             let stored = if last.is_some_and(|last| seq <= last) {
-                txn.prepare_cached(
+                db.query_opt(
                     "SELECT jws_lz4 FROM summaries WHERE sensor_id = ?1 AND sequence = ?2",
+                    params![id, sql_int(seq)],
                 )?
-                .query_row(params![id, sql_int(seq)], |r| r.get::<_, Vec<u8>>(0))
-                .optional()?
-                .map(|stored| unpack(&stored))
+                .map(|r| unpack(r.blob(0)?))
                 .transpose()?
                 .map(|stored| stored == item.jws)
             } else {
@@ -404,17 +410,17 @@ pub fn store_batch(store: &Store, items: Vec<Prepared>) -> Result<StoredBatch> {
                         .site
                         .clone()
                         .unwrap_or_else(|| item.summary.site.clone());
-                    txn.prepare_cached(
+                    let row_id: i64 = db.query_value(
                         "INSERT INTO summaries (sensor_id, sequence, site, received_at, jws_lz4)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
-                    )?
-                    .execute(params![id, sql_int(seq), site, now, pack(&item.jws)])?;
+                         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                        params![id, sql_int(seq), site, now, pack(&item.jws)],
+                    )?;
                     state.last_sequence = Some(seq);
                     state.counters = Some(item.summary.counters.to_string());
                     state.moved = true;
                     let decision = Decision::new(Outcome::Stored, id, Some(seq), "stored");
                     accepted.push(Accepted {
-                        rowid: txn.last_insert_rowid(),
+                        id: row_id,
                         site,
                         sensor_id: item.sensor.id,
                         summary: item.summary,
@@ -426,15 +432,10 @@ pub fn store_batch(store: &Store, items: Vec<Prepared>) -> Result<StoredBatch> {
             decisions.push(decision);
         }
         for (id, state) in sensors.iter().filter(|(_, s)| s.moved) {
-            txn.prepare_cached(
+            db.execute(
                 "UPDATE sensors SET last_sequence = ?2, last_seen = ?3, counters = ?4 WHERE id = ?1",
-            )?
-            .execute(params![
-                id,
-                state.last_sequence.map(sql_int),
-                now,
-                state.counters
-            ])?;
+                params![id, state.last_sequence.map(sql_int), now, state.counters],
+            )?;
         }
         Ok(StoredBatch {
             decisions,
@@ -461,55 +462,61 @@ pub const MERGE_BACKLOG: usize = 1024;
 /// The same in envelope bytes.
 pub const MERGE_BACKLOG_BYTES: usize = 64 << 20;
 
-/// Merges every summary stored past `merge_state.merged_through` into the
-/// inventory, in order, and moves the mark: `decoded` are summaries the
-/// caller already holds (from [`store_batch`]); any others (a collector
-/// stopped before merging them, or a merge that failed) are decoded from
-/// their stored bytes. Idempotent: merging a summary twice changes nothing.
-/// Returns how many summaries were merged.
+/// Merges every summary stored and not merged yet into the inventory, in
+/// order of storing, each chunk as one numbered merge: `decoded` are
+/// summaries the caller already holds (from [`store_batch`]); any others (a
+/// collector stopped before merging them, a merge that failed, another
+/// replica's) are decoded from their stored bytes. Runs only while this
+/// process holds the `merge` lease (another replica merging returns 0).
+/// Idempotent: merging a summary twice changes nothing. Returns how many
+/// summaries were merged.
 pub fn merge_stored(store: &Store, decoded: Vec<Accepted>) -> Result<usize> {
-    let mut decoded: HashMap<i64, Accepted> = decoded.into_iter().map(|a| (a.rowid, a)).collect();
+    let mut decoded: HashMap<i64, Accepted> = decoded.into_iter().map(|a| (a.id, a)).collect();
+    let lease = store.lease("merge");
     let mut merged = 0;
     loop {
-        let done = store.write(|txn| {
+        let done = store.write(|db| {
+            // First: the lease row stays locked until commit, fencing this merge.
+            if !lease.take(db)? {
+                return Ok(true);
+            }
             // Read under the write lock, so findings' `updated_at` follows
             // commit order (the CEF forwarder's cursor relies on it).
             let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-            let through: i64 = txn.query_row(
-                "SELECT merged_through FROM merge_state WHERE id = 1",
-                [],
-                |r| r.get(0),
+            let rows = db.query(
+                "SELECT id, sensor_id, site FROM summaries WHERE merge_id IS NULL
+                 ORDER BY id LIMIT ?1",
+                params![MERGE_CHUNK],
             )?;
-            let mut stmt = txn.prepare_cached(
-                "SELECT rowid, sensor_id, site FROM summaries WHERE rowid > ?1
-                 ORDER BY rowid LIMIT ?2",
-            )?;
-            let rows = stmt
-                .query_map(params![through, MERGE_CHUNK], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?))
-                })?
-                .collect::<Result<Vec<(i64, String, String)>, _>>()?;
-            let Some(&(last, _, _)) = rows.last() else {
+            if rows.is_empty() {
                 return Ok(true);
-            };
+            }
+            let merge_id: i64 = db.query_value(
+                "UPDATE merge_state SET merged_through = merged_through + 1 WHERE id = 1
+                 RETURNING merged_through",
+                params![],
+            )?;
             let mut batch = Vec::with_capacity(rows.len());
-            for (rowid, sensor_id, site) in rows {
-                match decoded.remove(&rowid) {
+            for r in rows {
+                let id: i64 = r.get(0)?;
+                match decoded.remove(&id) {
                     Some(accepted) => batch.push(accepted),
                     None => batch.push(Accepted {
-                        rowid,
-                        site,
-                        sensor_id,
-                        summary: stored_summary(txn, rowid)?,
+                        id,
+                        site: r.get(2)?,
+                        sensor_id: r.get(1)?,
+                        summary: stored_summary(db, id)?,
                         bytes: 0,
                     }),
                 }
             }
-            merge(txn, &batch, &now)?;
-            txn.execute(
-                "UPDATE merge_state SET merged_through = ?1 WHERE id = 1",
-                [last],
-            )?;
+            merge(db, &batch, &now)?;
+            for a in &batch {
+                db.execute(
+                    "UPDATE summaries SET merge_id = ?1 WHERE id = ?2",
+                    params![merge_id, a.id],
+                )?;
+            }
             merged += batch.len();
             Ok(false)
         })?;
@@ -519,21 +526,31 @@ pub fn merge_stored(store: &Store, decoded: Vec<Accepted>) -> Result<usize> {
     }
 }
 
+/// Whether summaries wait for a merge (any replica's).
+pub fn merge_pending(store: &Store) -> Result<bool> {
+    store.read(|db| {
+        Ok(db
+            .query_opt(
+                "SELECT 1 FROM summaries WHERE merge_id IS NULL LIMIT 1",
+                params![],
+            )?
+            .is_some())
+    })
+}
+
 /// A stored summary's payload (verified when it was stored).
-fn stored_summary(txn: &rusqlite::Transaction<'_>, rowid: i64) -> Result<Summary> {
-    let packed: Vec<u8> = txn
-        .prepare_cached("SELECT jws_lz4 FROM summaries WHERE rowid = ?1")?
-        .query_row([rowid], |r| r.get(0))?;
-    let jws = unpack(&packed)?;
+fn stored_summary(db: &Db<'_>, id: i64) -> Result<Summary> {
+    let row = db.query_one("SELECT jws_lz4 FROM summaries WHERE id = ?1", params![id])?;
+    let jws = unpack(row.blob(0)?)?;
     let text = std::str::from_utf8(&jws)
-        .map_err(|_| anyhow::anyhow!("stored summary {rowid} is not UTF-8"))?;
+        .map_err(|_| anyhow::anyhow!("stored summary {id} is not UTF-8"))?;
     let payload = payload_of_verified(text.trim_end())?;
     Ok(serde_json::from_slice(&payload)?)
 }
 
 /// Writes the newest value of every inventory key the accepted summaries
 /// carry, keeping a stored value that supersedes it.
-fn merge(txn: &rusqlite::Transaction<'_>, accepted: &[Accepted], now: &str) -> Result<()> {
+fn merge(db: &Db<'_>, accepted: &[Accepted], now: &str) -> Result<()> {
     let mut assets = Coalesced::new();
     let mut edges = Coalesced::new();
     let mut findings = Coalesced::new();
@@ -566,82 +583,100 @@ fn merge(txn: &rusqlite::Transaction<'_>, accepted: &[Accepted], now: &str) -> R
             );
         }
     }
-    let mut stmt = txn.prepare_cached(
-        "INSERT INTO assets (site, ip, zone, sensor_id, sequence, value)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT DO UPDATE SET zone = excluded.zone, sensor_id = excluded.sensor_id,
-             sequence = excluded.sequence, value = excluded.value
-         WHERE faro_supersedes(sensor_id, sequence, excluded.sensor_id, excluded.sequence)",
-    )?;
-    for ((site, ip), (sensor, seq, value)) in assets.entries {
+    // Written in key order: two writers on PostgreSQL then never wait on
+    // each other's rows in a circle.
+    let mut assets: Vec<_> = assets.entries.into_iter().collect();
+    assets.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for ((site, ip), (sensor, seq, value)) in assets {
         let zone = value.zone.as_ref().map(|z| z.name.as_str());
-        stmt.execute(params![
-            site,
-            ip,
-            zone,
-            sensor,
-            sql_int(seq),
-            serde_json::to_string(value)?
-        ])?;
+        db.execute(
+            "INSERT INTO assets (site, ip, zone, sensor_id, sequence, value)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (site, ip) DO UPDATE SET zone = excluded.zone,
+                 sensor_id = excluded.sensor_id, sequence = excluded.sequence,
+                 value = excluded.value
+             WHERE faro_supersedes(assets.sensor_id, assets.sequence,
+                 excluded.sensor_id, excluded.sequence)",
+            params![
+                site,
+                ip,
+                zone,
+                sensor,
+                sql_int(seq),
+                serde_json::to_string(value)?
+            ],
+        )?;
     }
-    let mut stmt = txn.prepare_cached(
-        "INSERT INTO edges (site, client, server, server_port, protocol, sensor_id, sequence, value)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-         ON CONFLICT DO UPDATE SET sensor_id = excluded.sensor_id,
-             sequence = excluded.sequence, value = excluded.value
-         WHERE faro_supersedes(sensor_id, sequence, excluded.sensor_id, excluded.sequence)",
-    )?;
-    for ((site, client, server, port, protocol), (sensor, seq, value)) in edges.entries {
-        stmt.execute(params![
-            site,
-            client,
-            server,
-            port,
-            protocol,
-            sensor,
-            sql_int(seq),
-            serde_json::to_string(value)?
-        ])?;
+    let mut edges: Vec<_> = edges.entries.into_iter().collect();
+    edges.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for ((site, client, server, port, protocol), (sensor, seq, value)) in edges {
+        db.execute(
+            "INSERT INTO edges (site, client, server, server_port, protocol, sensor_id,
+                 sequence, value)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (site, client, server, server_port, protocol) DO UPDATE SET
+                 sensor_id = excluded.sensor_id, sequence = excluded.sequence,
+                 value = excluded.value
+             WHERE faro_supersedes(edges.sensor_id, edges.sequence,
+                 excluded.sensor_id, excluded.sequence)",
+            params![
+                site,
+                client,
+                server,
+                port,
+                protocol,
+                sensor,
+                sql_int(seq),
+                serde_json::to_string(value)?
+            ],
+        )?;
     }
     // New evidence (a higher count) reopens a resolved finding; the triage
     // is otherwise the team's.
-    let mut stmt = txn.prepare_cached(
-        "INSERT INTO findings (site, rule, subject, severity, severity_rank, protocol, asset,
-             exposure, count, first_seen, last_seen, sensor_id, sequence, value, due, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-         ON CONFLICT DO UPDATE SET severity = excluded.severity,
-             severity_rank = excluded.severity_rank, protocol = excluded.protocol,
-             asset = excluded.asset, exposure = excluded.exposure,
-             status = CASE WHEN status = 'resolved' AND excluded.count > count
-                 THEN 'open' ELSE status END,
-             updated_by = CASE WHEN status = 'resolved' AND excluded.count > count
-                 THEN 'sensor ' || excluded.sensor_id || ': new evidence' ELSE updated_by END,
-             count = excluded.count, first_seen = excluded.first_seen,
-             last_seen = excluded.last_seen, sensor_id = excluded.sensor_id,
-             sequence = excluded.sequence, value = excluded.value,
-             updated_at = excluded.updated_at
-         WHERE faro_supersedes(sensor_id, sequence, excluded.sensor_id, excluded.sequence)",
-    )?;
-    for ((site, rule, subject), (sensor, seq, value)) in findings.entries {
-        stmt.execute(params![
-            site,
-            rule,
-            subject,
-            value.severity,
-            triage::severity_rank(&value.severity),
-            triage::protocol_of(value),
-            // The same asset the exposure model charges it to.
-            crate::exposure::concerned_asset(value).unwrap_or_default(),
-            value.exposure.as_deref().unwrap_or("activity"),
-            sql_int(value.count),
-            value.first_seen,
-            value.last_seen,
-            sensor,
-            sql_int(seq),
-            serde_json::to_string(value)?,
-            triage::due_date(&value.severity, &value.first_seen),
-            now,
-        ])?;
+    let mut findings: Vec<_> = findings.entries.into_iter().collect();
+    findings.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for ((site, rule, subject), (sensor, seq, value)) in findings {
+        db.execute(
+            "INSERT INTO findings (site, rule, subject, severity, severity_rank, protocol, asset,
+                 exposure, count, first_seen, last_seen, sensor_id, sequence, value, due,
+                 updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+             ON CONFLICT (site, rule, subject) DO UPDATE SET severity = excluded.severity,
+                 severity_rank = excluded.severity_rank, protocol = excluded.protocol,
+                 asset = excluded.asset, exposure = excluded.exposure,
+                 status = CASE WHEN findings.status = 'resolved'
+                     AND excluded.count > findings.count
+                     THEN 'open' ELSE findings.status END,
+                 updated_by = CASE WHEN findings.status = 'resolved'
+                     AND excluded.count > findings.count
+                     THEN 'sensor ' || excluded.sensor_id || ': new evidence'
+                     ELSE findings.updated_by END,
+                 count = excluded.count, first_seen = excluded.first_seen,
+                 last_seen = excluded.last_seen, sensor_id = excluded.sensor_id,
+                 sequence = excluded.sequence, value = excluded.value,
+                 updated_at = excluded.updated_at
+             WHERE faro_supersedes(findings.sensor_id, findings.sequence,
+                 excluded.sensor_id, excluded.sequence)",
+            params![
+                site,
+                rule,
+                subject,
+                value.severity,
+                triage::severity_rank(&value.severity),
+                triage::protocol_of(value),
+                // The same asset the exposure model charges it to.
+                crate::exposure::concerned_asset(value).unwrap_or_default(),
+                value.exposure.as_deref().unwrap_or("activity"),
+                sql_int(value.count),
+                value.first_seen,
+                value.last_seen,
+                sensor,
+                sql_int(seq),
+                serde_json::to_string(value)?,
+                triage::due_date(&value.severity, &value.first_seen),
+                now,
+            ],
+        )?;
     }
     Ok(())
 }

@@ -7,13 +7,46 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use faro_collector::store::{Enrolled, Store};
+use faro_collector::store::{Enrolled, Location, Store};
 
 #[derive(Parser)]
 #[command(name = "faro-collector", version, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// Where the store is, for every subcommand that opens it.
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// The collector's data directory (its SQLite store, unless --database says otherwise).
+    #[arg(long, required_unless_present = "database")]
+    data: Option<PathBuf>,
+    /// The store: postgres://USER@HOST:PORT/DB for PostgreSQL (fleets,
+    /// replicas), or sqlite:PATH; by default DATA/collector.sqlite. A password
+    /// belongs in ~/.pgpass or PGPASSWORD, not in the URL.
+    #[arg(
+        long,
+        env = "FARO_DATABASE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    database: Option<String>,
+}
+
+impl StoreArgs {
+    fn location(&self) -> Result<Location> {
+        let data = self.data.clone().unwrap_or_default();
+        if self.database.is_none() {
+            std::fs::create_dir_all(&data)
+                .with_context(|| format!("creating {}", data.display()))?;
+        }
+        Location::resolve(&data, self.database.as_deref())
+    }
+
+    fn open(&self) -> Result<Store> {
+        Store::open_at(&self.location()?)
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -35,9 +68,8 @@ enum Command {
     },
     /// Pins a sensor's Ed25519 public key (SPKI PEM) to its id.
     Enroll {
-        /// The collector's data directory.
-        #[arg(long)]
-        data: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         /// The sensor's id, as its summaries name it.
         #[arg(long)]
         sensor_id: String,
@@ -53,9 +85,8 @@ enum Command {
     },
     /// Serves the ingestion API over HTTPS with mutual TLS.
     Serve {
-        /// The collector's data directory.
-        #[arg(long)]
-        data: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8443")]
         listen: SocketAddr,
@@ -73,9 +104,8 @@ enum Command {
     },
     /// Lists the inventory merged from accepted summaries.
     Assets {
-        /// The collector's data directory.
-        #[arg(long)]
-        data: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         /// Only this site.
         #[arg(long)]
         site: Option<String>,
@@ -95,9 +125,8 @@ enum Command {
     },
     /// Lists the sequences stored for a sensor.
     Summaries {
-        /// The collector's data directory.
-        #[arg(long)]
-        data: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         /// The sensor's id.
         #[arg(long)]
         sensor_id: String,
@@ -151,9 +180,8 @@ enum IntelCommand {
     /// gzipped). Each `.sha512` beside a file is checked. Exit status 2 when any
     /// document was not imported (the others are).
     Import {
-        /// The collector's data directory.
-        #[arg(long)]
-        data: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         /// Files or directories to import.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
@@ -164,9 +192,8 @@ enum IntelCommand {
     /// The advisories that apply to one identity, without any inventory (a device
     /// checked before buying or patching it), from the imported intelligence.
     Match {
-        /// The collector's data directory.
-        #[arg(long)]
-        data: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         /// The vendor, in any spelling the alias table knows.
         #[arg(long)]
         vendor: String,
@@ -185,9 +212,8 @@ enum IntelCommand {
     },
     /// What is loaded: sources, counts, catalog and model versions, dates.
     Status {
-        /// The collector's data directory.
-        #[arg(long)]
-        data: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
@@ -198,9 +224,8 @@ enum IntelCommand {
 enum TokenCommand {
     /// Makes a token and prints it (the only time it is shown).
     Create {
-        /// The collector's data directory.
-        #[arg(long)]
-        data: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         /// Who or what it is for (recorded in findings' history).
         #[arg(long)]
         name: String,
@@ -210,15 +235,13 @@ enum TokenCommand {
     },
     /// Lists the tokens (never their secrets).
     List {
-        /// The collector's data directory.
-        #[arg(long)]
-        data: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Revokes a token at once.
     Revoke {
-        /// The collector's data directory.
-        #[arg(long)]
-        data: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         /// The token's id (the part after `faro_`).
         id: String,
     },
@@ -242,7 +265,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("wrote test certificates to {}", out.display());
         }
         Command::Enroll {
-            data,
+            store,
             sensor_id,
             public_key,
             site,
@@ -250,7 +273,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let pem = std::fs::read_to_string(&public_key)
                 .with_context(|| format!("reading {}", public_key.display()))?;
-            let store = Store::open_dir(&data)?;
+            let store = store.open()?;
             let (fp, what) = store.enroll(&sensor_id, &pem, site.as_deref(), replace)?;
             let what = match what {
                 Enrolled::New => "enrolled",
@@ -260,7 +283,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("{sensor_id}: {what}, key {fp}");
         }
         Command::Serve {
-            data,
+            store,
             listen,
             cert,
             key,
@@ -270,7 +293,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             init_logging();
             let tls = faro_collector::tls::server_config(&cert, &key, &client_ca)?;
             let cef = cef.settings()?;
-            let store = Arc::new(Store::open_dir(&data)?);
+            let store = Arc::new(store.open()?);
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
@@ -289,8 +312,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             });
             served?;
         }
-        Command::Assets { data, site, format } => {
-            let store = Store::open_dir(&data)?;
+        Command::Assets {
+            store,
+            site,
+            format,
+        } => {
+            let store = store.open()?;
             // What is stored but not merged yet (serve merges it within
             // moments, or at its next start) is merged first.
             faro_collector::ingest::merge_stored(&store, Vec::new())?;
@@ -302,8 +329,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Token { command } => token(command)?,
         Command::Intel { command } => return intel(command),
-        Command::Summaries { data, sensor_id } => {
-            let store = Store::open_dir(&data)?;
+        Command::Summaries { store, sensor_id } => {
+            let store = store.open()?;
             for (seq, jws) in store.summaries(&sensor_id)? {
                 println!("{seq}\t{} bytes", jws.len());
             }
@@ -313,14 +340,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn intel(command: IntelCommand) -> Result<ExitCode> {
-    use faro_collector::intel::{db, import};
+    use faro_collector::intel::import;
+    use faro_collector::store::intel as db;
     match command {
         IntelCommand::Import {
-            data,
+            store,
             paths,
             format,
         } => {
-            let store = Store::open_dir(&data)?;
+            let store = store.open()?;
             let report = import::import(&store, &paths)?;
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
@@ -346,14 +374,14 @@ fn intel(command: IntelCommand) -> Result<ExitCode> {
             }
         }
         IntelCommand::Match {
-            data,
+            store,
             vendor,
             product,
             model,
             firmware,
             format,
         } => {
-            let store = Store::open_dir(&data)?;
+            let store = store.open()?;
             let matcher = faro_collector::vulnerabilities::Matcher::load(&store)?;
             let identity = faro_collector::intel::identity::AssetIdentity::given(
                 Some(&vendor),
@@ -374,8 +402,8 @@ fn intel(command: IntelCommand) -> Result<ExitCode> {
                 }
             }
         }
-        IntelCommand::Status { data, format } => {
-            let store = Store::open_dir(&data)?;
+        IntelCommand::Status { store, format } => {
+            let store = store.open()?;
             let (sources, generation) =
                 store.read(|conn| Ok((db::status(conn)?, db::generation(conn)?)))?;
             match format {
@@ -395,8 +423,8 @@ fn intel(command: IntelCommand) -> Result<ExitCode> {
 fn token(command: TokenCommand) -> Result<()> {
     use faro_collector::tokens;
     match command {
-        TokenCommand::Create { data, name, scope } => {
-            let store = Store::open_dir(&data)?;
+        TokenCommand::Create { store, name, scope } => {
+            let store = store.open()?;
             let (token, id) = tokens::create(&store, &name, scope)?;
             eprintln!(
                 "token {id} ({}) for {name}; it is not shown again:",
@@ -404,8 +432,8 @@ fn token(command: TokenCommand) -> Result<()> {
             );
             println!("{token}");
         }
-        TokenCommand::List { data } => {
-            let store = Store::open_dir(&data)?;
+        TokenCommand::List { store } => {
+            let store = store.open()?;
             for t in tokens::list(&store)? {
                 let state = t
                     .revoked_at
@@ -419,8 +447,8 @@ fn token(command: TokenCommand) -> Result<()> {
                 );
             }
         }
-        TokenCommand::Revoke { data, id } => {
-            let store = Store::open_dir(&data)?;
+        TokenCommand::Revoke { store, id } => {
+            let store = store.open()?;
             if !tokens::revoke(&store, &id)? {
                 anyhow::bail!("no active token {id}");
             }

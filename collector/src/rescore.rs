@@ -7,12 +7,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, SystemTime};
 
-use anyhow::Result;
-use rusqlite::params;
-
 use crate::exposure;
-use crate::store::Store;
+use crate::store::{Store, params};
 use crate::vulnerabilities::{self, Matcher, Scope};
+use anyhow::Result;
 
 /// Scores `site` again and stores the result.
 pub fn rescore_site(store: &Store, site: &str) -> Result<()> {
@@ -32,45 +30,46 @@ pub fn rescore_site(store: &Store, site: &str) -> Result<()> {
         .map(|a| (a.ip.as_str(), a.score))
         .collect();
     let value = serde_json::to_string(&scored)?;
-    store.write(|txn| {
+    store.write(|db| {
         // Read under the write lock, as every `updated_at` (see `forward`).
         let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-        let mut asset =
-            txn.prepare_cached("UPDATE assets SET score = ?3 WHERE site = ?1 AND ip = ?2")?;
         for a in &scored.assets {
-            asset.execute(params![site, a.ip, a.score])?;
+            db.execute(
+                "UPDATE assets SET score = ?3 WHERE site = ?1 AND ip = ?2",
+                params![site, a.ip, a.score],
+            )?;
         }
         // A new priority is a change exporters forward: a finding first sent
         // before its site was scored would otherwise keep priority 0 there.
-        let mut finding = txn.prepare_cached(
-            "UPDATE findings SET priority = ?4, updated_at = ?5
-             WHERE site = ?1 AND rule = ?2 AND subject = ?3 AND priority IS NOT ?4",
-        )?;
         for f in &scored.findings {
-            finding.execute(params![site, f.rule, f.subject, f.priority, now])?;
+            db.execute(
+                "UPDATE findings SET priority = ?4, updated_at = ?5
+                 WHERE site = ?1 AND rule = ?2 AND subject = ?3 AND priority != ?4",
+                params![site, f.rule, f.subject, f.priority, now],
+            )?;
         }
         // A known vulnerability's priority: its severity and its asset's score.
-        let known: Vec<(i64, String, String, i64)> = txn
-            .prepare_cached(
-                "SELECT id, severity, asset, priority FROM findings WHERE site = ?1 AND rule = ?2",
-            )?
-            .query_map(params![site, vulnerabilities::RULE], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })?
-            .collect::<Result<_, _>>()?;
-        let mut by_id =
-            txn.prepare_cached("UPDATE findings SET priority = ?2, updated_at = ?3 WHERE id = ?1")?;
-        for (id, severity, ip, old) in known {
+        let known = db.query(
+            "SELECT id, severity, asset, priority FROM findings WHERE site = ?1 AND rule = ?2",
+            params![site, vulnerabilities::RULE],
+        )?;
+        for r in known {
+            let (id, severity, ip, old): (i64, String, String, i64) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
             let score = scores.get(ip.as_str()).copied().unwrap_or(0);
             let priority = exposure::finding_priority(&severity, score);
             // Most stay as they are: only the changed ones are written.
             if i64::from(priority) != old {
-                by_id.execute(params![id, priority, now])?;
+                db.execute(
+                    "UPDATE findings SET priority = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![id, priority, now],
+                )?;
             }
         }
-        txn.execute(
+        db.execute(
             "INSERT INTO site_exposure (site, computed_at, value) VALUES (?1, ?2, ?3)
-             ON CONFLICT DO UPDATE SET computed_at = excluded.computed_at, value = excluded.value",
+             ON CONFLICT (site) DO UPDATE SET computed_at = excluded.computed_at,
+                 value = excluded.value",
             params![site, now, value],
         )?;
         Ok(())
@@ -79,10 +78,11 @@ pub fn rescore_site(store: &Store, site: &str) -> Result<()> {
 
 /// Scores every site again.
 pub fn rescore_all(store: &Store) -> Result<usize> {
-    let sites: Vec<String> = store.read(|conn| {
-        let mut stmt = conn.prepare("SELECT DISTINCT site FROM assets ORDER BY site")?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    let sites: Vec<String> = store.read(|db| {
+        db.query("SELECT DISTINCT site FROM assets ORDER BY site", params![])?
+            .into_iter()
+            .map(|r| r.get(0))
+            .collect()
     })?;
     for site in &sites {
         rescore_site(store, site)?;
@@ -90,22 +90,26 @@ pub fn rescore_all(store: &Store) -> Result<usize> {
     Ok(sites.len())
 }
 
-/// The sites that summaries merged after row `after` touched, and the last
-/// row (summaries stored but not merged yet wait for the next round).
+/// The sites that the merges after merge `after` touched, and the last
+/// merge (summaries stored but not merged yet wait for the next round).
 fn touched_since(store: &Store, after: i64) -> Result<(BTreeSet<String>, i64)> {
-    store.read(|conn| {
-        let mut stmt = conn.prepare_cached(
-            "SELECT rowid, site FROM summaries WHERE rowid > ?1
-             AND rowid <= (SELECT merged_through FROM merge_state WHERE id = 1) ORDER BY rowid",
+    store.read(|db| {
+        // The mark first: a merge committed between the two reads is taken
+        // by the next round, never skipped.
+        let last: i64 = db.query_value(
+            "SELECT merged_through FROM merge_state WHERE id = 1",
+            params![],
         )?;
-        let mut rows = stmt.query([after])?;
         let mut sites = BTreeSet::new();
-        let mut last = after;
-        while let Some(r) = rows.next()? {
-            last = r.get(0)?;
-            sites.insert(r.get(1)?);
-        }
-        Ok((sites, last))
+        db.for_each(
+            "SELECT DISTINCT site FROM summaries WHERE merge_id > ?1 AND merge_id <= ?2",
+            params![after, last],
+            |r| {
+                sites.insert(r.get(0)?);
+                Ok(())
+            },
+        )?;
+        Ok((sites, last.max(after)))
     })
 }
 

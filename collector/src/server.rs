@@ -142,15 +142,15 @@ impl std::fmt::Debug for Background {
 }
 
 impl Background {
-    /// Serves the store of `data` with the collector certificate, key and CA
-    /// that `certs::generate` wrote into `pki`.
-    pub async fn start(pki: &std::path::Path, data: &std::path::Path) -> Result<Self> {
+    /// Serves the store at `store` with the collector certificate, key and
+    /// CA that `certs::generate` wrote into `pki`.
+    pub async fn start(pki: &std::path::Path, store: &crate::store::Location) -> Result<Self> {
         let tls = crate::tls::server_config(
             &pki.join("collector.pem"),
             &pki.join("collector.key"),
             &pki.join("ca.pem"),
         )?;
-        let store = Arc::new(Store::open_dir(data)?);
+        let store = Arc::new(Store::open_at(store)?);
         let tcp = TcpListener::bind("127.0.0.1:0").await?;
         let addr = tcp.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();

@@ -6,11 +6,10 @@ use anyhow::{Context, Result, bail};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand_core::{OsRng, RngCore};
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::store::Store;
+use crate::store::{Store, params};
 
 /// What a token may do; each scope includes the ones before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
@@ -89,11 +88,12 @@ pub fn create(store: &Store, name: &str, scope: Scope) -> Result<(String, String
     OsRng.fill_bytes(&mut secret);
     let id = hex(&id);
     let secret = URL_SAFE_NO_PAD.encode(secret);
-    store.write(|txn| {
-        txn.execute(
+    let digest = digest(&secret).to_vec();
+    store.write(|db| {
+        db.execute(
             "INSERT INTO api_tokens (id, name, scope, secret_sha256, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, name, scope.name(), digest(&secret), now()],
+            params![id, name, scope.name(), digest, now()],
         )?;
         Ok(())
     })?;
@@ -106,14 +106,14 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Every token, newest first.
 pub fn list(store: &Store) -> Result<Vec<TokenInfo>> {
-    store.read(|conn| {
-        let mut stmt = conn.prepare(
+    store.read(|db| {
+        let rows = db.query(
             "SELECT id, name, scope, created_at, revoked_at FROM api_tokens
              ORDER BY created_at DESC, id",
+            params![],
         )?;
-        let mut rows = stmt.query([])?;
         let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
+        for r in rows {
             let scope: String = r.get(2)?;
             out.push(TokenInfo {
                 id: r.get(0)?,
@@ -129,8 +129,8 @@ pub fn list(store: &Store) -> Result<Vec<TokenInfo>> {
 
 /// Revokes a token; false if there is no such token or it was already revoked.
 pub fn revoke(store: &Store, id: &str) -> Result<bool> {
-    store.write(|txn| {
-        Ok(txn.execute(
+    store.write(|db| {
+        Ok(db.execute(
             "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
             params![id, now()],
         )? == 1)
@@ -145,14 +145,14 @@ pub fn authenticate(store: &Store, token: &str) -> Result<Option<Caller>> {
     else {
         return Ok(None);
     };
-    let row: Option<(String, String, Vec<u8>)> = store.read(|conn| {
-        Ok(conn
-            .prepare_cached(
-                "SELECT name, scope, secret_sha256 FROM api_tokens
-                 WHERE id = ?1 AND revoked_at IS NULL",
-            )?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?)
+    let row: Option<(String, String, Vec<u8>)> = store.read(|db| {
+        db.query_opt(
+            "SELECT name, scope, secret_sha256 FROM api_tokens
+             WHERE id = ?1 AND revoked_at IS NULL",
+            params![id],
+        )?
+        .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .transpose()
     })?;
     let Some((name, scope, stored)) = row else {
         return Ok(None);

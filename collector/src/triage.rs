@@ -7,10 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 use faro_protocols::uplink::FindingDelta;
-use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use crate::store::Store;
+use crate::store::{Store, params};
 
 /// The statuses a finding can have.
 pub const STATUSES: [&str; 4] = ["open", "acknowledged", "accepted_risk", "resolved"];
@@ -175,33 +174,33 @@ pub fn apply(
         .as_ref()
         .map(|o| (!o.trim().is_empty()).then(|| o.trim().to_owned()));
     store
-        .write(|txn| {
-            let exists: Option<i64> = txn
-                .query_row("SELECT id FROM findings WHERE id = ?1", [id], |r| r.get(0))
-                .optional()?;
+        .write(|db| {
+            let exists = db.query_opt("SELECT id FROM findings WHERE id = ?1", params![id])?;
             if exists.is_none() {
                 return Ok(None);
             }
-            let before: i64 = txn.query_row(
+            let before: i64 = db.query_value(
                 "SELECT count(*) FROM finding_history WHERE finding_id = ?1",
-                [id],
-                |r| r.get(0),
+                params![id],
             )?;
             // A status other than accepted_risk clears the acceptance's terms.
             let leaving_acceptance = change
                 .status
                 .as_deref()
                 .is_some_and(|s| s != "accepted_risk");
-            txn.execute(
-                "UPDATE findings SET
+            db.execute(
+                &format!(
+                    "UPDATE findings SET
                 updated_by = ?2,
-                updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'),
+                updated_at = {},
                 status = coalesce(?3, status),
                 owner = CASE WHEN ?4 THEN ?5 ELSE owner END,
                 due = CASE WHEN ?6 THEN ?7 ELSE due END,
                 reason = CASE WHEN ?8 THEN NULL WHEN ?9 THEN ?10 ELSE reason END,
                 expires = CASE WHEN ?8 THEN NULL WHEN ?11 THEN ?12 ELSE expires END
              WHERE id = ?1",
+                    db.backend().now_rfc3339()
+                ),
                 params![
                     id,
                     actor,
@@ -217,10 +216,9 @@ pub fn apply(
                     expires,
                 ],
             )?;
-            let after: i64 = txn.query_row(
+            let after: i64 = db.query_value(
                 "SELECT count(*) FROM finding_history WHERE finding_id = ?1",
-                [id],
-                |r| r.get(0),
+                params![id],
             )?;
             Ok(Some(usize::try_from(after - before).unwrap_or(0)))
         })?
@@ -229,14 +227,14 @@ pub fn apply(
 
 /// Reopens accepted risks whose expiry has passed; returns how many.
 pub fn expire_acceptances(store: &Store) -> Result<usize> {
-    store.write(|txn| {
+    store.write(|db| {
         // Under the write lock, as every `updated_at` (see `forward`).
         let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-        Ok(txn.execute(
+        db.execute(
             "UPDATE findings SET status = 'open', updated_by = 'expiry', reason = NULL, expires = NULL,
                 updated_at = ?1
              WHERE status = 'accepted_risk' AND expires <= ?1",
-            [now],
-        )?)
+            params![now],
+        )
     })
 }

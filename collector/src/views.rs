@@ -7,10 +7,9 @@ use anyhow::{Context, Result};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use faro_protocols::uplink::{AssetDelta, EdgeDelta, FindingDelta};
-use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
+use crate::store::sql::{Backend, Db, Row, ToValue, Value, params};
 use crate::store::{Store, from_sql_int};
 use crate::triage;
 
@@ -38,12 +37,6 @@ pub enum ViewError {
     /// The store failed.
     #[error("store: {0:#}")]
     Store(#[from] anyhow::Error),
-}
-
-impl From<rusqlite::Error> for ViewError {
-    fn from(e: rusqlite::Error) -> Self {
-        ViewError::Store(e.into())
-    }
 }
 
 fn encode_cursor(key: &serde_json::Value) -> String {
@@ -152,27 +145,44 @@ pub struct SiteRow {
 
 /// Every site.
 pub fn sites(store: &Store) -> Result<Vec<SiteRow>, ViewError> {
-    Ok(store.read(|conn| {
-        let mut stmt = conn.prepare(
+    Ok(store.read(|db| {
+        let sql = format!(
             "SELECT s.site,
                 (SELECT count(*) FROM assets a WHERE a.site = s.site),
                 (SELECT count(*) FROM findings f WHERE f.site = s.site AND f.status != 'resolved'),
                 (SELECT count(DISTINCT sensor_id) FROM assets a WHERE a.site = s.site),
-                (SELECT json_extract(value, '$.score') FROM site_exposure e WHERE e.site = s.site)
+                (SELECT {} FROM site_exposure e WHERE e.site = s.site)
              FROM (SELECT DISTINCT site FROM assets UNION SELECT DISTINCT site FROM findings) s
              ORDER BY s.site",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(SiteRow {
-                site: r.get(0)?,
-                assets: from_sql_int(r.get(1)?),
-                open_findings: from_sql_int(r.get(2)?),
-                sensors: from_sql_int(r.get(3)?),
-                score: r.get::<_, Option<i64>>(4)?.map(from_sql_int),
+            db.backend().json_int("e.value", "score")
+        );
+        db.query(&sql, params![])?
+            .iter()
+            .map(|r| {
+                Ok(SiteRow {
+                    site: r.get(0)?,
+                    assets: from_sql_int(r.get(1)?),
+                    open_findings: from_sql_int(r.get(2)?),
+                    sensors: from_sql_int(r.get(3)?),
+                    score: r.get::<Option<i64>>(4)?.map(from_sql_int),
+                })
             })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            .collect()
     })?)
+}
+
+/// A text expression compared bytewise on both backends (PostgreSQL's
+/// `#>>` gives text in the database's collation, which need not be "C").
+fn bytewise(backend: Backend, expr: &str) -> String {
+    match backend {
+        Backend::Sqlite => expr.to_owned(),
+        Backend::Postgres => format!("({expr} COLLATE \"C\")"),
+    }
+}
+
+/// The parameters of a built statement, as the store's methods take them.
+fn refs(values: &[Value]) -> Vec<&dyn ToValue> {
+    values.iter().map(|v| v as &dyn ToValue).collect()
 }
 
 /// A zone of a site.
@@ -190,20 +200,27 @@ pub struct ZoneRow {
 
 /// The zones of `site`.
 pub fn zones(store: &Store, site: &str) -> Result<Vec<ZoneRow>, ViewError> {
-    Ok(store.read(|conn| {
-        let mut stmt = conn.prepare(
-            "SELECT zone, max(json_extract(value, '$.zone.purdue_level')), count(*), max(score)
-             FROM assets WHERE site = ?1 GROUP BY zone ORDER BY zone",
-        )?;
-        let rows = stmt.query_map([site], |r| {
-            Ok(ZoneRow {
-                zone: r.get(0)?,
-                purdue_level: r.get(1)?,
-                assets: from_sql_int(r.get(2)?),
-                max_asset_score: from_sql_int(r.get(3)?),
+    Ok(store.read(|db| {
+        // Assets outside every zone (NULL) first, as SQLite sorts them.
+        let sql = format!(
+            "SELECT zone, max({}), count(*), max(score)
+             FROM assets WHERE site = ?1 GROUP BY zone ORDER BY zone NULLS FIRST",
+            bytewise(
+                db.backend(),
+                &db.backend().json_text("value", "zone.purdue_level")
+            )
+        );
+        db.query(&sql, params![site])?
+            .iter()
+            .map(|r| {
+                Ok(ZoneRow {
+                    zone: r.get(0)?,
+                    purdue_level: r.get(1)?,
+                    assets: from_sql_int(r.get(2)?),
+                    max_asset_score: from_sql_int(r.get(3)?),
+                })
             })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            .collect()
     })?)
 }
 
@@ -241,35 +258,35 @@ pub struct AssetRow {
     pub asset: AssetDelta,
 }
 
-fn asset_row(r: &rusqlite::Row<'_>) -> Result<AssetRow> {
-    let value: String = r.get(4)?;
+fn asset_row(r: &Row) -> Result<AssetRow> {
     Ok(AssetRow {
         site: r.get(0)?,
         score: from_sql_int(r.get(2)?),
         sensor_id: r.get(3)?,
-        asset: serde_json::from_str(&value).context("a stored asset")?,
+        asset: serde_json::from_str(r.text(4)?).context("a stored asset")?,
     })
 }
 
 /// A page of assets, by (site, ip).
 pub fn assets(store: &Store, filter: &AssetFilter) -> Result<Page<AssetRow>, ViewError> {
+    let backend = store.backend();
     let mut c = Conditions::default();
     c.equal("site", filter.site.as_deref());
     c.equal("zone", filter.zone.as_deref());
     if let Some(p) = &filter.protocol {
         c.add(
-            "EXISTS (SELECT 1 FROM json_each(assets.value, '$.protocols') WHERE json_each.value = ?)",
+            &backend.json_array_has("assets.value", "protocols", "?"),
             [Value::Text(p.clone())],
         );
     }
     if let Some(role) = &filter.role {
         c.add(
-            "EXISTS (SELECT 1 FROM json_each(assets.value, '$.roles') WHERE json_each.value = ?)",
+            &backend.json_array_has("assets.value", "roles", "?"),
             [Value::Text(role.clone())],
         );
     }
     if let Some(min) = filter.min_score {
-        c.add("score >= ?", [Value::Integer(crate::store::sql_int(min))]);
+        c.add("score >= ?", [Value::Int(crate::store::sql_int(min))]);
     }
     // An empty cursor is no cursor: the first page.
     if let Some(cursor) = filter.cursor.as_deref().filter(|c| !c.is_empty()) {
@@ -282,13 +299,12 @@ pub fn assets(store: &Store, filter: &AssetFilter) -> Result<Page<AssetRow>, Vie
         c.clause(),
         limit + 1
     );
-    let mut items = store.read(|conn| {
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(c.params.iter()))?;
+    let mut items = store.read(|db| {
         let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(asset_row(r)?);
-        }
+        db.for_each(&sql, &refs(&c.params), |r| {
+            out.push(asset_row(&r)?);
+            Ok(())
+        })?;
         Ok(out)
     })?;
     let next_cursor = page_end(&mut items, limit)
@@ -322,31 +338,31 @@ pub struct AssetDetail {
 
 /// Asset `ip` of `site`.
 pub fn asset(store: &Store, site: &str, ip: &str) -> Result<Option<AssetDetail>, ViewError> {
-    Ok(store.read(|conn| {
-        let asset = conn
-            .prepare_cached(
+    Ok(store.read(|db| {
+        let asset = db
+            .query_opt(
                 "SELECT site, zone, score, sensor_id, value FROM assets WHERE site = ?1 AND ip = ?2",
+                params![site, ip],
             )?
-            .query_row([site, ip], |r| Ok(asset_row(r)))
-            .optional()?
+            .map(|r| asset_row(&r))
             .transpose()?;
         let Some(asset) = asset else { return Ok(None) };
         let mut edges = Vec::new();
-        let mut stmt = conn.prepare_cached(
+        db.for_each(
             "SELECT value FROM edges WHERE site = ?1 AND (client = ?2 OR server = ?2)
              ORDER BY client, server, server_port, protocol",
+            params![site, ip],
+            |r| {
+                edges.push(serde_json::from_str(r.text(0)?).context("a stored edge")?);
+                Ok(())
+            },
         )?;
-        let mut rows = stmt.query([site, ip])?;
-        while let Some(r) = rows.next()? {
-            let value: String = r.get(0)?;
-            edges.push(serde_json::from_str(&value).context("a stored edge")?);
-        }
         let findings = finding_rows(
-            conn,
+            db,
             &format!("SELECT {FINDING_FIELDS} FROM findings WHERE site = ?1 AND asset = ?2 ORDER BY priority DESC, id"),
             &[Value::Text(site.to_owned()), Value::Text(ip.to_owned())],
         )?;
-        let vulnerabilities = asset_vulnerabilities(conn, site, ip)?;
+        let vulnerabilities = asset_vulnerabilities(db, site, ip)?;
         Ok(Some(AssetDetail {
             asset,
             edges,
@@ -418,8 +434,7 @@ const FINDING_FIELDS: &str = "id, site, asset, protocol, exposure, priority, sta
 /// How many columns [`FINDING_FIELDS`] names: the index of any column selected after them.
 const FINDING_FIELD_COUNT: usize = 13;
 
-fn finding_row(r: &rusqlite::Row<'_>) -> Result<FindingRow> {
-    let value: String = r.get(12)?;
+fn finding_row(r: &Row) -> Result<FindingRow> {
     Ok(FindingRow {
         id: r.get(0)?,
         site: r.get(1)?,
@@ -433,17 +448,16 @@ fn finding_row(r: &rusqlite::Row<'_>) -> Result<FindingRow> {
         reason: r.get(9)?,
         expires: r.get(10)?,
         sensor_id: r.get(11)?,
-        finding: serde_json::from_str(&value).context("a stored finding")?,
+        finding: serde_json::from_str(r.text(12)?).context("a stored finding")?,
     })
 }
 
-fn finding_rows(conn: &Connection, sql: &str, params: &[Value]) -> Result<Vec<FindingRow>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+fn finding_rows(db: &Db<'_>, sql: &str, params: &[Value]) -> Result<Vec<FindingRow>> {
     let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        out.push(finding_row(r)?);
-    }
+    db.for_each(sql, &refs(params), |r| {
+        out.push(finding_row(&r)?);
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -496,10 +510,8 @@ fn changed_after() -> String {
 /// cursor still has to send.
 pub fn findings_changed_count(store: &Store, after: &ChangeCursor) -> Result<u64> {
     let sql = format!("SELECT count(*) FROM findings WHERE {}", changed_after());
-    store.read(|conn| {
-        let n: i64 = conn.query_row(&sql, rusqlite::params![after.updated_at, after.id], |r| {
-            r.get(0)
-        })?;
+    store.read(|db| {
+        let n: i64 = db.query_value(&sql, params![after.updated_at, after.id])?;
         Ok(u64::try_from(n).unwrap_or(0))
     })
 }
@@ -519,22 +531,25 @@ pub fn findings_changed(
          ORDER BY updated_at, id LIMIT ?4",
         changed_after()
     );
-    store.read(|conn| {
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(rusqlite::params![
-            after.updated_at,
-            after.id,
-            before,
-            i64::try_from(limit).unwrap_or(i64::MAX),
-        ])?;
+    store.read(|db| {
         let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(ChangedFinding {
-                row: finding_row(r)?,
-                updated_at: r.get(FINDING_FIELD_COUNT)?,
-                updated_by: r.get(FINDING_FIELD_COUNT + 1)?,
-            });
-        }
+        db.for_each(
+            &sql,
+            params![
+                after.updated_at,
+                after.id,
+                before,
+                i64::try_from(limit).unwrap_or(i64::MAX),
+            ],
+            |r| {
+                out.push(ChangedFinding {
+                    row: finding_row(&r)?,
+                    updated_at: r.get(FINDING_FIELD_COUNT)?,
+                    updated_by: r.get(FINDING_FIELD_COUNT + 1)?,
+                });
+                Ok(())
+            },
+        )?;
         Ok(out)
     })
 }
@@ -559,11 +574,7 @@ pub fn findings(store: &Store, filter: &FindingFilter) -> Result<Page<FindingRow
         let (priority, id): (i64, i64) = decode_cursor(cursor)?;
         c.add(
             "(priority < ? OR (priority = ? AND id > ?))",
-            [
-                Value::Integer(priority),
-                Value::Integer(priority),
-                Value::Integer(id),
-            ],
+            [Value::Int(priority), Value::Int(priority), Value::Int(id)],
         );
     }
     let limit = limit(filter.limit)?;
@@ -572,7 +583,7 @@ pub fn findings(store: &Store, filter: &FindingFilter) -> Result<Page<FindingRow
         c.clause(),
         limit + 1
     );
-    let mut items = store.read(|conn| finding_rows(conn, &sql, &c.params))?;
+    let mut items = store.read(|db| finding_rows(db, &sql, &c.params))?;
     let next_cursor = page_end(&mut items, limit)
         .map(|last| encode_cursor(&serde_json::json!([last.priority, last.id])));
     Ok(Page { items, next_cursor })
@@ -605,20 +616,22 @@ pub struct FindingDetail {
 
 /// Finding `id`.
 pub fn finding(store: &Store, id: i64) -> Result<Option<FindingDetail>, ViewError> {
-    Ok(store.read(|conn| {
+    Ok(store.read(|db| {
         let Some(finding) = finding_rows(
-            conn,
+            db,
             &format!("SELECT {FINDING_FIELDS} FROM findings WHERE id = ?1"),
-            &[Value::Integer(id)],
+            &[Value::Int(id)],
         )?
         .pop() else {
             return Ok(None);
         };
-        let mut stmt = conn.prepare_cached(
-            "SELECT at, actor, field, old, new FROM finding_history WHERE finding_id = ?1 ORDER BY id",
-        )?;
-        let history = stmt
-            .query_map([id], |r| {
+        let history = db
+            .query(
+                "SELECT at, actor, field, old, new FROM finding_history WHERE finding_id = ?1 ORDER BY id",
+                params![id],
+            )?
+            .iter()
+            .map(|r| {
                 Ok(HistoryRow {
                     at: r.get(0)?,
                     actor: r.get(1)?,
@@ -626,23 +639,21 @@ pub fn finding(store: &Store, id: i64) -> Result<Option<FindingDetail>, ViewErro
                     old: r.get(3)?,
                     new: r.get(4)?,
                 })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(Some(FindingDetail { finding, history }))
     })?)
 }
 
 /// A site's exposure as last computed (`rescore`), with its factors.
 pub fn exposure(store: &Store, site: &str) -> Result<Option<serde_json::Value>, ViewError> {
-    Ok(store.read(|conn| {
-        let value: Option<String> = conn
-            .query_row(
-                "SELECT value FROM site_exposure WHERE site = ?1",
-                [site],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(value.map(|v| serde_json::from_str(&v)).transpose()?)
+    Ok(store.read(|db| {
+        db.query_opt(
+            "SELECT value FROM site_exposure WHERE site = ?1",
+            params![site],
+        )?
+        .map(|r| serde_json::from_str(r.text(0)?).context("a stored exposure"))
+        .transpose()
     })?)
 }
 
@@ -666,23 +677,24 @@ pub struct SensorRow {
 
 /// Every enrolled sensor.
 pub fn sensors(store: &Store) -> Result<Vec<SensorRow>, ViewError> {
-    Ok(store.read(|conn| {
-        let mut stmt = conn.prepare(
-            "SELECT id, site, fingerprint, last_sequence, last_seen, counters FROM sensors ORDER BY id",
-        )?;
-        let mut rows = stmt.query([])?;
+    Ok(store.read(|db| {
         let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            let counters: Option<String> = r.get(5)?;
-            out.push(SensorRow {
-                id: r.get(0)?,
-                site: r.get(1)?,
-                fingerprint: r.get(2)?,
-                last_sequence: r.get::<_, Option<i64>>(3)?.map(from_sql_int),
-                last_seen: r.get(4)?,
-                counters: counters.and_then(|c| serde_json::from_str(&c).ok()),
-            });
-        }
+        db.for_each(
+            "SELECT id, site, fingerprint, last_sequence, last_seen, counters FROM sensors ORDER BY id",
+            params![],
+            |r| {
+                let counters: Option<String> = r.get(5)?;
+                out.push(SensorRow {
+                    id: r.get(0)?,
+                    site: r.get(1)?,
+                    fingerprint: r.get(2)?,
+                    last_sequence: r.get::<Option<i64>>(3)?.map(from_sql_int),
+                    last_seen: r.get(4)?,
+                    counters: counters.and_then(|c| serde_json::from_str(&c).ok()),
+                });
+                Ok(())
+            },
+        )?;
         Ok(out)
     })?)
 }
@@ -755,34 +767,28 @@ const VULNERABILITY_FROM: &str = "vulnerability_matches m JOIN findings f ON f.i
      LEFT JOIN advisory_remediations r
          ON r.advisory = m.advisory AND r.product_id = m.product_id AND r.cve = m.cve";
 
-fn vulnerability_row(r: &rusqlite::Row<'_>) -> Result<VulnerabilityRow> {
-    let status: String = r.get(4)?;
-    let value: Vec<u8> = r.get(8)?;
+fn vulnerability_row(r: &Row) -> Result<VulnerabilityRow> {
+    let status = r.text(4)?;
     let remediations: Option<Vec<u8>> = r.get(9)?;
     Ok(VulnerabilityRow {
         finding_id: r.get(0)?,
         site: r.get(1)?,
         ip: r.get(2)?,
         zone: r.get(3)?,
-        state: triage::ctem_status(&status).to_owned(),
+        state: triage::ctem_status(status).to_owned(),
         owner: r.get(5)?,
         due: r.get(6)?,
         priority: from_sql_int(r.get(7)?),
-        matched: crate::vulnerabilities::unpack_match(&value, remediations.as_deref())?,
+        matched: crate::vulnerabilities::unpack_match(r.blob(8)?, remediations.as_deref())?,
     })
 }
 
-fn vulnerability_rows(
-    conn: &Connection,
-    sql: &str,
-    params: &[Value],
-) -> Result<Vec<VulnerabilityRow>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+fn vulnerability_rows(db: &Db<'_>, sql: &str, params: &[Value]) -> Result<Vec<VulnerabilityRow>> {
     let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        out.push(vulnerability_row(r)?);
-    }
+    db.for_each(sql, &refs(params), |r| {
+        out.push(vulnerability_row(&r)?);
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -855,11 +861,7 @@ pub fn vulnerabilities(
         let (priority, id): (i64, i64) = decode_cursor(cursor)?;
         c.add(
             "(f.priority < ? OR (f.priority = ? AND f.id > ?))",
-            [
-                Value::Integer(priority),
-                Value::Integer(priority),
-                Value::Integer(id),
-            ],
+            [Value::Int(priority), Value::Int(priority), Value::Int(id)],
         );
     }
     let limit = limit(filter.limit)?;
@@ -869,7 +871,7 @@ pub fn vulnerabilities(
         c.clause(),
         limit + 1
     );
-    let mut items = store.read(|conn| vulnerability_rows(conn, &sql, &c.params))?;
+    let mut items = store.read(|db| vulnerability_rows(db, &sql, &c.params))?;
     let next_cursor = page_end(&mut items, limit).map(|last| {
         encode_cursor(&serde_json::json!([
             i64::try_from(last.priority).unwrap_or(i64::MAX),
@@ -880,9 +882,9 @@ pub fn vulnerabilities(
 }
 
 /// The known vulnerabilities of one asset, highest priority first.
-fn asset_vulnerabilities(conn: &Connection, site: &str, ip: &str) -> Result<Vec<VulnerabilityRow>> {
+fn asset_vulnerabilities(db: &Db<'_>, site: &str, ip: &str) -> Result<Vec<VulnerabilityRow>> {
     vulnerability_rows(
-        conn,
+        db,
         &format!(
             "SELECT {VULNERABILITY_FIELDS} FROM {VULNERABILITY_FROM}
              WHERE m.site = ?1 AND m.ip = ?2 ORDER BY f.priority DESC, f.id"
@@ -893,7 +895,7 @@ fn asset_vulnerabilities(conn: &Connection, site: &str, ip: &str) -> Result<Vec<
 
 /// What vulnerability intelligence is loaded.
 pub fn intel(store: &Store) -> Result<Vec<crate::intel::model::SourceStatus>, ViewError> {
-    Ok(store.read(crate::intel::db::status)?)
+    Ok(store.read(crate::store::intel::status)?)
 }
 
 #[cfg(test)]

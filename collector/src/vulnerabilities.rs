@@ -16,7 +16,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 use faro_protocols::uplink::{AssetDelta, FindingDelta};
-use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -24,7 +23,7 @@ use crate::exposure::VulnerabilityRisk;
 use crate::intel::identity;
 use crate::intel::matching::{Index, Match};
 use crate::intel::model::{Confidence, Epss, KevEntry};
-use crate::store::Store;
+use crate::store::{Backend, Db, Store, params};
 use crate::triage;
 
 /// The rule of known-vulnerability findings.
@@ -131,21 +130,21 @@ pub struct Matcher {
 impl Matcher {
     /// Loads the imported intelligence.
     pub fn load(store: &Store) -> Result<Matcher> {
-        store.read(|conn| {
-            let generation = crate::intel::db::generation(conn)?;
-            let advisories = crate::intel::db::advisories(conn)?;
+        store.read(|db| {
+            let generation = crate::store::intel::generation(db)?;
+            let advisories = crate::store::intel::advisories(db)?;
             Ok(Matcher {
                 generation,
                 index: Index::new(&advisories),
-                kev: crate::intel::db::kev(conn)?,
-                epss: crate::intel::db::epss(conn)?,
+                kev: crate::store::intel::kev(db)?,
+                epss: crate::store::intel::epss(db)?,
             })
         })
     }
 
     /// Loads the intelligence again if an import changed it since; true if it did.
     pub fn refresh(&mut self, store: &Store) -> Result<bool> {
-        let now = store.read(crate::intel::db::generation)?;
+        let now = store.read(crate::store::intel::generation)?;
         if now == self.generation {
             return Ok(false);
         }
@@ -202,8 +201,13 @@ pub struct Rematched {
 /// The text an asset is matched on, in SQL: its identity and MAC as stored
 /// (anything else changing does not call for a new match). Compared in the
 /// store, so unchanged assets are not even read.
-const IDENTITY_KEY: &str = "coalesce(json_extract(a.value, '$.identity'), '') || ' ' || \
-     coalesce(json_extract(a.value, '$.mac'), '')";
+fn identity_key(backend: Backend) -> String {
+    format!(
+        "coalesce({}, '') || ' ' || coalesce({}, '')",
+        backend.json_text("a.value", "identity"),
+        backend.json_text("a.value", "mac")
+    )
+}
 
 /// An asset to match: its site, its stored view and its [`IDENTITY_KEY`].
 struct Candidate {
@@ -219,12 +223,12 @@ pub enum Scope<'a> {
     All,
     /// The assets of these sites.
     Sites(&'a BTreeSet<String>),
-    /// The assets written by the summaries stored after row `after` and
-    /// up to row `through` (what a merge changed).
+    /// The assets written by the summaries of the merges after merge
+    /// `after`, up to merge `through` (what merging changed).
     Summaries {
-        /// The last summary row of the previous round.
+        /// The last merge of the previous round.
         after: i64,
-        /// The last summary row merged now.
+        /// The last merge now.
         through: i64,
     },
 }
@@ -233,47 +237,46 @@ pub enum Scope<'a> {
 /// matched with older intelligence.
 pub fn rematch(store: &Store, matcher: &Matcher, scope: Scope<'_>) -> Result<Rematched> {
     let generation = i64::try_from(matcher.generation).unwrap_or(i64::MAX);
+    let identity = identity_key(store.backend());
     let changed =
-        format!("(s.ip IS NULL OR s.generation != ?2 OR s.identity IS NOT {IDENTITY_KEY})");
-    let columns = format!("a.site, a.value, {IDENTITY_KEY}");
+        format!("(s.ip IS NULL OR s.generation != ?2 OR s.identity IS DISTINCT FROM {identity})");
+    let columns = format!("a.site, a.value, {identity}");
     let join = "LEFT JOIN vulnerability_match_state s ON s.site = a.site AND s.ip = a.ip";
     let started = Instant::now();
     // Read without the write lock (ingestion goes on).
-    let candidates: Vec<Candidate> = store.read(|conn| {
+    let candidates: Vec<Candidate> = store.read(|db| {
         let mut out = Vec::new();
-        let mut take = |rows: &mut rusqlite::Rows<'_>| -> Result<()> {
-            while let Some(r) = rows.next()? {
-                let value: String = r.get(1)?;
-                out.push(Candidate {
-                    site: r.get(0)?,
-                    asset: serde_json::from_str(&value).context("a stored asset")?,
-                    key: r.get(2)?,
-                });
-            }
+        let mut take = |r: crate::store::Row| -> Result<()> {
+            out.push(Candidate {
+                site: r.get(0)?,
+                asset: serde_json::from_str(r.text(1)?).context("a stored asset")?,
+                key: r.get(2)?,
+            });
             Ok(())
         };
         match scope {
             Scope::All | Scope::Sites(_) => {
-                let mut stmt = conn.prepare_cached(&format!(
+                let sql = format!(
                     "SELECT {columns} FROM assets a {join}
-                     WHERE (?1 IS NULL OR a.site = ?1) AND {changed} ORDER BY a.site, a.ip"
-                ))?;
+                     WHERE (CAST(?1 AS TEXT) IS NULL OR a.site = ?1) AND {changed}
+                     ORDER BY a.site, a.ip"
+                );
                 let sites: Vec<Option<&str>> = match scope {
                     Scope::Sites(sites) => sites.iter().map(|s| Some(s.as_str())).collect(),
                     _ => vec![None],
                 };
                 for site in sites {
-                    take(&mut stmt.query(params![site, generation])?)?;
+                    db.for_each(&sql, params![site, generation], &mut take)?;
                 }
             }
             Scope::Summaries { after, through } => {
                 // `DISTINCT`: several summaries of a round may have written one asset.
-                let mut stmt = conn.prepare_cached(&format!(
+                let sql = format!(
                     "SELECT DISTINCT {columns} FROM summaries m
                      JOIN assets a ON a.sensor_id = m.sensor_id AND a.sequence = m.sequence {join}
-                     WHERE m.rowid > ?1 AND m.rowid <= ?3 AND {changed}"
-                ))?;
-                take(&mut stmt.query(params![after, generation, through])?)?;
+                     WHERE m.merge_id > ?1 AND m.merge_id <= ?3 AND {changed}"
+                );
+                db.for_each(&sql, params![after, generation, through], &mut take)?;
             }
         }
         Ok(out)
@@ -309,11 +312,11 @@ pub fn rematch(store: &Store, matcher: &Matcher, scope: Scope<'_>) -> Result<Rem
     let mut written = HashSet::new();
     // Written in chunks, so ingestion is never held up for long.
     for chunk in matched.chunks(2_000) {
-        store.write(|txn| {
+        store.write(|db| {
             let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
             for (c, matches) in chunk {
                 apply(
-                    txn,
+                    db,
                     c,
                     matches,
                     matcher.generation,
@@ -335,29 +338,26 @@ fn shared_macs(store: &Store, candidates: &[Candidate]) -> Result<BTreeSet<(Stri
         .iter()
         .filter_map(|c| Some((c.site.as_str(), c.asset.mac.as_deref()?)))
         .collect();
-    store.read(|conn| {
+    store.read(|db| {
         let mut out = BTreeSet::new();
+        let mac = db.backend().json_text("value", "mac");
         if with_mac.len() <= SHARED_MAC_LOOKUPS {
             // A few (a round after a merge): each MAC looked up in `assets_mac`.
-            let mut stmt = conn.prepare_cached(
-                "SELECT count(*) > 1 FROM assets
-                 WHERE site = ?1 AND json_extract(value, '$.mac') = ?2",
-            )?;
-            for (site, mac) in with_mac {
-                if stmt.query_row([site, mac], |r| r.get::<_, bool>(0))? {
-                    out.insert((site.to_owned(), mac.to_owned()));
+            let sql = format!("SELECT count(*) > 1 FROM assets WHERE site = ?1 AND {mac} = ?2");
+            for (site, m) in with_mac {
+                if db.query_value::<bool>(&sql, params![site, m])? {
+                    out.insert((site.to_owned(), m.to_owned()));
                 }
             }
         } else {
             let sites: BTreeSet<&str> = with_mac.iter().map(|(s, _)| *s).collect();
-            let mut stmt = conn.prepare_cached(
-                "SELECT json_extract(value, '$.mac') AS mac FROM assets
-                 WHERE site = ?1 AND mac IS NOT NULL GROUP BY mac HAVING count(*) > 1",
-            )?;
+            let sql = format!(
+                "SELECT {mac} FROM assets WHERE site = ?1 AND {mac} IS NOT NULL
+                 GROUP BY {mac} HAVING count(*) > 1"
+            );
             for site in sites {
-                let rows = stmt.query_map([site], |r| r.get::<_, String>(0))?;
-                for mac in rows {
-                    out.insert((site.to_owned(), mac?));
+                for r in db.query(&sql, params![site])? {
+                    out.insert((site.to_owned(), r.get(0)?));
                 }
             }
         }
@@ -450,7 +450,7 @@ pub fn subject(ip: &str, advisory: &str, cve: &str) -> String {
 /// Stores one asset's matches: new ones inserted with their findings,
 /// changed ones alert again, gone ones resolve their findings.
 fn apply(
-    txn: &Transaction<'_>,
+    db: &Db<'_>,
     candidate: &Candidate,
     matches: &[StoredMatch],
     generation: u64,
@@ -460,18 +460,12 @@ fn apply(
 ) -> Result<()> {
     let (site, ip) = (candidate.site.as_str(), candidate.asset.ip.as_str());
     let mut before: HashMap<(String, String), (i64, String)> = HashMap::new();
-    {
-        let mut stmt = txn.prepare_cached(
-            "SELECT advisory, cve, finding_id, substance FROM vulnerability_matches
-             WHERE site = ?1 AND ip = ?2",
-        )?;
-        let rows = stmt.query_map([site, ip], |r| {
-            Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?)))
-        })?;
-        for row in rows {
-            let (key, value) = row?;
-            before.insert(key, value);
-        }
+    for r in db.query(
+        "SELECT advisory, cve, finding_id, substance FROM vulnerability_matches
+         WHERE site = ?1 AND ip = ?2",
+        params![site, ip],
+    )? {
+        before.insert((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?));
     }
     let mut changed_site = false;
     for m in matches {
@@ -485,22 +479,22 @@ fn apply(
             Some((id, old)) if *old == substance => *id,
             Some((id, _)) => {
                 // Revised in substance: alert again, reopen if it was resolved.
-                txn.prepare_cached(
+                db.execute(
                     "UPDATE findings SET severity = ?2, severity_rank = ?3, value = ?4,
                          last_seen = ?5, updated_at = ?5,
                          status = CASE WHEN status = 'resolved' THEN 'open' ELSE status END,
                          updated_by = CASE WHEN status = 'resolved'
                              THEN ?6 ELSE updated_by END
                      WHERE id = ?1",
-                )?
-                .execute(params![
-                    id,
-                    finding.severity,
-                    triage::severity_rank(&finding.severity),
-                    serde_json::to_string(&finding)?,
-                    now,
-                    format!("{ACTOR}: {} revised", m.matched.advisory),
-                ])?;
+                    params![
+                        id,
+                        finding.severity,
+                        triage::severity_rank(&finding.severity),
+                        serde_json::to_string(&finding)?,
+                        now,
+                        format!("{ACTOR}: {} revised", m.matched.advisory),
+                    ],
+                )?;
                 done.changed += 1;
                 changed_site = true;
                 *id
@@ -508,56 +502,58 @@ fn apply(
             None => {
                 done.new += 1;
                 changed_site = true;
-                upsert_finding(txn, site, ip, &subject, &finding, m, generation, now)?
+                upsert_finding(db, site, ip, &subject, &finding, m, generation, now)?
             }
         };
-        txn.prepare_cached(
+        db.execute(
             "INSERT INTO vulnerability_matches (site, ip, advisory, cve, finding_id, confidence,
                  confidence_rank, kev, epss, epss_percentile, cvss, vendor, substance, value,
                  matched_at, product_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-             ON CONFLICT DO UPDATE SET finding_id = excluded.finding_id,
+             ON CONFLICT (site, ip, advisory, cve) DO UPDATE SET
+                 finding_id = excluded.finding_id,
                  product_id = excluded.product_id,
                  confidence = excluded.confidence, confidence_rank = excluded.confidence_rank,
                  kev = excluded.kev, epss = excluded.epss,
                  epss_percentile = excluded.epss_percentile, cvss = excluded.cvss,
                  vendor = excluded.vendor, substance = excluded.substance, value = excluded.value",
-        )?
-        .execute(params![
-            site,
-            ip,
-            m.matched.advisory,
-            cve,
-            finding_id,
-            m.matched.confidence.name(),
-            confidence_rank(m.matched.confidence),
-            m.kev.is_some(),
-            m.epss.map(|e| e.score),
-            m.epss.map(|e| e.percentile),
-            m.matched.cvss.as_ref().map(|c| c.base_score),
-            m.matched.vendor_key,
-            substance,
-            pack_match(m)?,
-            now,
-            m.matched.product_id,
-        ])?;
+            params![
+                site,
+                ip,
+                m.matched.advisory,
+                cve,
+                finding_id,
+                m.matched.confidence.name(),
+                confidence_rank(m.matched.confidence),
+                m.kev.is_some(),
+                m.epss.map(|e| e.score),
+                m.epss.map(|e| e.percentile),
+                m.matched.cvss.as_ref().map(|c| c.base_score),
+                m.matched.vendor_key,
+                substance,
+                pack_match(m)?,
+                now,
+                m.matched.product_id,
+            ],
+        )?;
         let remediation_key = (
             m.matched.advisory.clone(),
             m.matched.product_id.clone(),
             cve,
         );
         if !m.matched.remediations.is_empty() && written.insert(remediation_key) {
-            txn.prepare_cached(
+            db.execute(
                 "INSERT INTO advisory_remediations (advisory, product_id, cve, value)
                  VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT DO UPDATE SET value = excluded.value WHERE value IS NOT excluded.value",
-            )?
-            .execute(params![
-                m.matched.advisory,
-                m.matched.product_id,
-                m.matched.cve.as_deref().unwrap_or_default(),
-                crate::store::pack(&serde_json::to_vec(&m.matched.remediations)?),
-            ])?;
+                 ON CONFLICT (advisory, product_id, cve) DO UPDATE SET value = excluded.value
+                 WHERE advisory_remediations.value IS DISTINCT FROM excluded.value",
+                params![
+                    m.matched.advisory,
+                    m.matched.product_id,
+                    m.matched.cve.as_deref().unwrap_or_default(),
+                    crate::store::pack(&serde_json::to_vec(&m.matched.remediations)?),
+                ],
+            )?;
         }
         if was.is_none() {
             // A first match (or one back after it had gone) changes the score.
@@ -566,34 +562,35 @@ fn apply(
     }
     // What matched before and no longer does.
     for ((advisory, cve), (finding_id, _)) in before {
-        txn.prepare_cached(
+        db.execute(
             "DELETE FROM vulnerability_matches
              WHERE site = ?1 AND ip = ?2 AND advisory = ?3 AND cve = ?4",
-        )?
-        .execute(params![site, ip, advisory, cve])?;
-        txn.prepare_cached(
+            params![site, ip, advisory, cve],
+        )?;
+        db.execute(
             "UPDATE findings SET status = 'resolved', updated_at = ?2, updated_by = ?3
              WHERE id = ?1 AND status != 'resolved'",
-        )?
-        .execute(params![
-            finding_id,
-            now,
-            format!("{ACTOR}: no longer matches this asset's identity")
-        ])?;
+            params![
+                finding_id,
+                now,
+                format!("{ACTOR}: no longer matches this asset's identity")
+            ],
+        )?;
         done.gone += 1;
         changed_site = true;
     }
-    txn.prepare_cached(
+    db.execute(
         "INSERT INTO vulnerability_match_state (site, ip, identity, generation)
          VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT DO UPDATE SET identity = excluded.identity, generation = excluded.generation",
-    )?
-    .execute(params![
-        site,
-        ip,
-        candidate.key,
-        i64::try_from(generation).unwrap_or(i64::MAX)
-    ])?;
+         ON CONFLICT (site, ip) DO UPDATE SET identity = excluded.identity,
+             generation = excluded.generation",
+        params![
+            site,
+            ip,
+            candidate.key,
+            i64::try_from(generation).unwrap_or(i64::MAX)
+        ],
+    )?;
     if changed_site {
         done.sites.insert(site.to_owned());
     }
@@ -605,7 +602,7 @@ fn apply(
 /// target from now: the collector's first sight of it, not the capture's.
 #[allow(clippy::too_many_arguments)]
 fn upsert_finding(
-    txn: &Transaction<'_>,
+    db: &Db<'_>,
     site: &str,
     ip: &str,
     subject: &str,
@@ -618,22 +615,21 @@ fn upsert_finding(
         Some(kev) => Some(format!("{}T00:00:00Z", kev.due_date)),
         None => triage::due_date(&finding.severity, now),
     };
-    let id: Option<i64> = txn
-        .prepare_cached(
+    let id: Option<i64> = db
+        .query_opt(
             "INSERT INTO findings (site, rule, subject, severity, severity_rank, protocol, asset,
                  exposure, count, first_seen, last_seen, sensor_id, sequence, value, due,
                  updated_at, updated_by)
              VALUES (?1, ?2, ?3, ?4, ?5, 'intel', ?6, 'known_vulnerabilities', 1, ?7, ?7, ?8,
                  ?9, ?10, ?11, ?7, ?8)
-             ON CONFLICT DO UPDATE SET severity = excluded.severity,
+             ON CONFLICT (site, rule, subject) DO UPDATE SET severity = excluded.severity,
                  severity_rank = excluded.severity_rank, value = excluded.value,
                  last_seen = excluded.last_seen, updated_at = excluded.updated_at,
-                 status = CASE WHEN status = 'resolved' THEN 'open' ELSE status END,
-                 updated_by = CASE WHEN status = 'resolved'
-                     THEN 'intel: matches again' ELSE updated_by END
+                 status = CASE WHEN findings.status = 'resolved' THEN 'open'
+                     ELSE findings.status END,
+                 updated_by = CASE WHEN findings.status = 'resolved'
+                     THEN 'intel: matches again' ELSE findings.updated_by END
              RETURNING id",
-        )?
-        .query_row(
             params![
                 site,
                 RULE,
@@ -647,9 +643,9 @@ fn upsert_finding(
                 serde_json::to_string(finding)?,
                 due,
             ],
-            |r| r.get(0),
-        )
-        .optional()?;
+        )?
+        .map(|r| r.get(0))
+        .transpose()?;
     id.context("a known-vulnerability finding was not written")
 }
 
@@ -664,12 +660,14 @@ pub fn confidence_rank(c: Confidence) -> i64 {
 
 /// The matches of `site` as the exposure model weighs them.
 pub fn risks(store: &Store, site: &str) -> Result<Vec<VulnerabilityRisk>> {
-    store.read(|conn| {
-        let mut stmt = conn.prepare_cached(
+    store.read(|db| {
+        db.query(
             "SELECT ip, advisory, cve, kev, epss_percentile, cvss, confidence
              FROM vulnerability_matches WHERE site = ?1",
-        )?;
-        let rows = stmt.query_map([site], |r| {
+            params![site],
+        )?
+        .into_iter()
+        .map(|r| {
             let cve: String = r.get(2)?;
             let confidence: String = r.get(6)?;
             Ok(VulnerabilityRisk {
@@ -679,18 +677,18 @@ pub fn risks(store: &Store, site: &str) -> Result<Vec<VulnerabilityRisk>> {
                 cve: (!cve.is_empty()).then_some(cve),
                 kev: r.get(3)?,
                 epss_percentile: r
-                    .get::<_, Option<f64>>(4)?
+                    .get::<Option<f64>>(4)?
                     .map(|p| (p.clamp(0.0, 1.0) * 1000.0).round() as u16),
                 cvss: r
-                    .get::<_, Option<f64>>(5)?
+                    .get::<Option<f64>>(5)?
                     .map(|s| (s.clamp(0.0, 10.0) * 10.0).round() as u8),
                 confidence: Confidence::ALL
                     .into_iter()
                     .find(|c| c.name() == confidence)
                     .unwrap_or(Confidence::Possible),
             })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .collect()
     })
 }
 
@@ -702,14 +700,13 @@ pub fn finding_id(
     advisory: &str,
     cve: &str,
 ) -> Result<Option<i64>> {
-    store.read(|conn| {
-        Ok(conn
-            .query_row(
-                "SELECT finding_id FROM vulnerability_matches
-                 WHERE site = ?1 AND ip = ?2 AND advisory = ?3 AND cve = ?4",
-                params![site, ip, advisory, cve],
-                |r| r.get(0),
-            )
-            .optional()?)
+    store.read(|db| {
+        db.query_opt(
+            "SELECT finding_id FROM vulnerability_matches
+             WHERE site = ?1 AND ip = ?2 AND advisory = ?3 AND cve = ?4",
+            params![site, ip, advisory, cve],
+        )?
+        .map(|r| r.get(0))
+        .transpose()
     })
 }

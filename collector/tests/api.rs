@@ -8,6 +8,8 @@
     clippy::panic
 )]
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
@@ -20,7 +22,9 @@ use faro_protocols::uplink::{fingerprint, generate_key, sign, verifying_key_to_p
 use serde_json::Value;
 
 async fn start(dir: &Path) -> Background {
-    Background::start(dir, &dir.join("data")).await.unwrap()
+    Background::start(dir, &common::location(&dir.join("data")))
+        .await
+        .unwrap()
 }
 
 /// Two sensors at two sites post 3 summaries each over mutual TLS.

@@ -9,6 +9,8 @@
     clippy::panic
 )]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener};
@@ -18,7 +20,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use faro_collector::forward::{self, Forwarder, Receiver, Settings};
-use faro_collector::store::Store;
+use faro_collector::store::{Store, params};
 use faro_collector::triage::{self, TriageChange};
 use faro_collector::{certs, ingest, rescore, sample, tls};
 use faro_protocols::uplink::{fingerprint, generate_key, sign, verifying_key_to_pem};
@@ -30,7 +32,7 @@ const TITLE: &str = "Write | to \\ PLC = bad\nreally";
 /// A store holding `FINDINGS` findings of sensor s1 at plant-a, the first
 /// with pipes, backslashes, equals signs and a line break in its text.
 fn store(dir: &Path) -> Arc<Store> {
-    let store = Store::open_dir(&dir.join("data")).unwrap();
+    let store = common::open(&dir.join("data"));
     let key = generate_key();
     store
         .enroll(
@@ -449,10 +451,11 @@ fn a_restarted_forwarder_resumes_and_sends_triage_changes_again() {
 /// The stored priority of each finding, by id.
 fn priorities(store: &Store) -> BTreeMap<i64, i64> {
     store
-        .read(|conn| {
-            let mut stmt = conn.prepare("SELECT id, priority FROM findings")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(rows.collect::<Result<_, _>>()?)
+        .read(|db| {
+            db.query("SELECT id, priority FROM findings", params![])?
+                .into_iter()
+                .map(|r| Ok((r.get(0)?, r.get(1)?)))
+                .collect()
         })
         .unwrap()
 }

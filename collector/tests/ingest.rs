@@ -6,6 +6,8 @@
     clippy::panic
 )]
 
+mod common;
+
 use faro_collector::ingest::{self, Outcome};
 use faro_collector::sample;
 use faro_collector::store::Store;
@@ -19,7 +21,7 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_dir(dir.path()).unwrap();
+    let store = common::open(dir.path());
     let key = generate_key();
     let pem = verifying_key_to_pem(&key.verifying_key()).unwrap();
     store.enroll("s1", &pem, Some("plant-a"), false).unwrap();
@@ -207,7 +209,7 @@ fn a_second_process_can_enroll_and_read_while_the_store_is_open() {
     let f = fixture();
     assert_eq!(outcome(&f, jws(&f.key, "s1", 1)), Outcome::Stored);
     let dir = f._dir.path();
-    let cli = Store::open_dir(dir).unwrap();
+    let cli = common::open(dir);
     let key = generate_key();
     let pem = verifying_key_to_pem(&key.verifying_key()).unwrap();
     cli.enroll("s9", &pem, None, false).unwrap();
@@ -263,7 +265,7 @@ fn stored_but_unmerged_summaries_are_merged_from_the_store_later() {
     let other = verifying_key_to_pem(&generate_key().verifying_key()).unwrap();
     deferred.store.enroll("s1", &other, None, true).unwrap();
 
-    let next = Store::open_dir(deferred._dir.path()).unwrap();
+    let next = common::open(deferred._dir.path());
     assert_eq!(ingest::merge_stored(&next, Vec::new()).unwrap(), 5);
     let a = serde_json::to_value(merged_at_once.store.inventory(None).unwrap()).unwrap();
     let b = serde_json::to_value(next.inventory(None).unwrap()).unwrap();

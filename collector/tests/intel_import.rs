@@ -11,13 +11,15 @@
     clippy::panic
 )]
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use faro_collector::intel::csaf;
 use faro_collector::intel::import::{ImportReport, import};
-use faro_collector::intel::{csaf, db};
 use faro_collector::store::Store;
+use faro_collector::store::intel as db;
 
 const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/intel");
 const BIN: &str = env!("CARGO_BIN_EXE_faro-collector");
@@ -84,7 +86,7 @@ fn tracking_id(file: &Path) -> String {
 }
 
 fn store(dir: &Path) -> Store {
-    Store::open_dir(&dir.join("data")).unwrap()
+    common::open(&dir.join("data"))
 }
 
 fn paths(p: &[&Path]) -> Vec<PathBuf> {
@@ -116,7 +118,7 @@ fn the_shared_data_imports_once_and_status_says_so() {
     let shared = shared();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let store = Store::open_dir(&data).unwrap();
+    let store = common::open(&data);
     let inputs = vec![shared.join("csaf"), kev_file()];
     let first = import(&store, &inputs).unwrap();
     assert!(first.errors.is_empty(), "{first}");
@@ -162,7 +164,7 @@ fn the_shared_data_imports_once_and_status_says_so() {
     assert!(csaf.date.as_deref().is_some_and(|d| d.starts_with("202")));
     drop(store);
 
-    let out = Command::new(BIN)
+    let out = common::command(BIN, &data)
         .args(["intel", "status", "--format", "json", "--data"])
         .arg(&data)
         .output()
@@ -182,7 +184,7 @@ fn the_shared_data_imports_once_and_status_says_so() {
     let csaf = sources.iter().find(|s| s["kind"] == "csaf").unwrap();
     assert_eq!(csaf["count"], 2035);
 
-    let out = Command::new(BIN)
+    let out = common::command(BIN, &data)
         .args(["intel", "status", "--data"])
         .arg(&data)
         .output()
@@ -335,7 +337,7 @@ fn tampered_and_broken_documents_are_reported_and_the_rest_imported() {
 
     // The binary: the report printed, exit status 2, the good ones in.
     let data = tmp.path().join("cli");
-    let out = Command::new(BIN)
+    let out = common::command(BIN, &data)
         .args(["intel", "import", "--data"])
         .arg(&data)
         .arg(&dir)

@@ -6,17 +6,20 @@
     clippy::panic
 )]
 
+mod common;
+
 use std::path::Path;
 use std::time::Duration;
 
 use faro_collector::client::Client;
 use faro_collector::server::Background;
-use faro_collector::store::Store;
 use faro_collector::{certs, sample, server, tls};
 use faro_protocols::uplink::{SigningKey, fingerprint, generate_key, sign, verifying_key_to_pem};
 
 async fn start(dir: &Path) -> Background {
-    Background::start(dir, &dir.join("data")).await.unwrap()
+    Background::start(dir, &common::location(&dir.join("data")))
+        .await
+        .unwrap()
 }
 
 fn jws(key: &SigningKey, sensor: &str, seq: u64) -> Vec<u8> {
@@ -39,7 +42,7 @@ async fn mutual_tls_and_statuses() {
         certs::generate(&other, &["s1".to_owned()]).unwrap();
         let key = generate_key();
         {
-            let store = Store::open_dir(&d.join("data")).unwrap();
+            let store = common::open(&d.join("data"));
             store
                 .enroll(
                     "s1",

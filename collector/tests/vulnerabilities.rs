@@ -12,11 +12,13 @@
     clippy::panic
 )]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use faro_collector::intel::import::import;
-use faro_collector::store::Store;
+use faro_collector::store::{Store, params};
 use faro_collector::triage::{self, TriageChange};
 use faro_collector::views::{self, VulnerabilityFilter};
 use faro_collector::vulnerabilities::{self, Matcher};
@@ -220,7 +222,7 @@ fn matched(store: &Store) -> BTreeSet<(String, String, String, String)> {
 fn the_sample_plant_is_matched_scored_listed_and_triaged() {
     let shared = shared();
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_dir(&dir.path().join("data")).unwrap();
+    let store = common::open(&dir.path().join("data"));
     let epss = epss_file(
         dir.path(),
         &[("CVE-2022-0001", 0.5, 0.9), ("CVE-2022-0778", 0.42, 0.975)],
@@ -555,11 +557,7 @@ fn check_a_firmware_update(store: &Store, sensor: &mut Sensor, matcher: &Matcher
     plant[1]
         .identity
         .insert("revision".to_owned(), "V4.6.0".to_owned());
-    let last_row = || -> i64 {
-        store
-            .read(|c| Ok(c.query_row("SELECT max(rowid) FROM summaries", [], |r| r.get(0))?))
-            .unwrap()
-    };
+    let last_row = || -> i64 { store.last_merge().unwrap() };
     let after = last_row();
     sensor.send(store, plant);
     // As the collector's scorer does: the assets the new summary wrote.
@@ -608,12 +606,11 @@ fn check_revisions(store: &Store, dir: &Path) {
                 .unwrap_or_default();
         let _ = changed;
         store
-            .read(|c| {
-                Ok(c.query_row(
+            .read(|db| {
+                db.query_value(
                     "SELECT updated_at || ' ' || status FROM findings WHERE id = ?1",
-                    [row.finding_id],
-                    |r| r.get::<_, String>(0),
-                )?)
+                    params![row.finding_id],
+                )
             })
             .unwrap()
     };

@@ -15,13 +15,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use faro_collector::client::Client;
 use faro_collector::tls;
 use faro_e2e::plant::{Plant, free_port, stop};
-use faro_e2e::{analyze_json, binary, capgen, workspace_root};
+use faro_e2e::{analyze_json, capgen, collector_command, workspace_root};
 use serde_json::Value;
 
 /// Every item of a paged list, following `next_cursor`; asserts that each
@@ -91,8 +91,7 @@ fn the_api_serves_a_replayed_plant_scored_ranked_and_paged() {
         "-o",
         capture.to_str().unwrap(),
     ]);
-    let serving = Command::new(binary("faro-collector"))
-        .args(plant.serve_args())
+    let serving = collector_command(plant.serve_args())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -294,8 +293,7 @@ async fn cef_health(c: &mut Client, what: &str, done: impl Fn(&Value) -> bool) -
 fn health_shows_the_cef_forwarder_waiting_for_its_receiver_then_caught_up() {
     let plant = Plant::new("api-cef", 10, "");
     let syslog = format!("127.0.0.1:{}", free_port());
-    let serving = Command::new(binary("faro-collector"))
-        .args(plant.serve_args())
+    let serving = collector_command(plant.serve_args())
         .args(["--cef-syslog", &format!("tcp://{syslog}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

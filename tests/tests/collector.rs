@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use faro_collector::client::Client;
 use faro_collector::{sample, tls};
-use faro_e2e::{binary, collector, scratch_dir};
+use faro_e2e::{collector, collector_command, scratch_dir};
 use faro_protocols::uplink::{SigningKey, fingerprint, generate_key, sign, verifying_key_to_pem};
 
 fn ok(args: &[&str]) -> String {
@@ -138,8 +138,7 @@ fn certs_enroll_serve_and_every_status() {
 
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let child = Command::new(binary("faro-collector"))
-        .args(["serve", "--data", &data, "--listen", &listen])
+    let child = collector_command(["serve", "--data", &data, "--listen", &listen])
         .args([
             "--cert",
             &d("pki/collector.pem"),

@@ -18,13 +18,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use faro_e2e::plant::{Plant, stop};
-use faro_e2e::{binary, workspace_root};
+use faro_e2e::{binary, collector_command, workspace_root};
 use faro_protocols::uplink::{Summary, verify, verifying_key_from_pem};
 
 /// The collector of `plant`, serving on loopback.
 fn serve(plant: &Plant) -> Child {
-    Command::new(binary("faro-collector"))
-        .args(plant.serve_args())
+    collector_command(plant.serve_args())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -14,13 +14,13 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use faro_collector::client::Client;
 use faro_collector::tls;
 use faro_e2e::plant::{Plant, ok, stop};
-use faro_e2e::{binary, collector, shared, workspace_root};
+use faro_e2e::{collector, collector_command, shared, workspace_root};
 use serde_json::Value;
 
 /// The shared intelligence, or a failure saying what is missing.
@@ -120,8 +120,7 @@ async fn vulnerabilities(c: &mut Client) -> Vec<Value> {
 fn the_sample_plant_gets_exactly_its_advisories_from_the_wire() {
     let intel = shared_intel();
     let plant = Plant::new("vulnerabilities", 10, "");
-    let serving = Command::new(binary("faro-collector"))
-        .args(plant.serve_args())
+    let serving = collector_command(plant.serve_args())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(plant.dir.join("collector.log")).unwrap())
         .spawn()

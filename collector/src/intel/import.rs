@@ -30,8 +30,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha512};
 
 use super::model::{Advisory, Epss, SourceStatus};
-use super::{csaf, db, epss, kev};
-use crate::store::Store;
+use super::{csaf, epss, kev};
+use crate::store::intel as intel_db;
+use crate::store::{Db, Store};
 
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -566,20 +567,15 @@ pub fn compare_versions(a: &str, b: &str) -> Ordering {
 }
 
 /// How a document's revision stands to the stored one.
-fn compare_revisions(version: &str, released: &str, held: &db::Revision) -> Ordering {
+fn compare_revisions(version: &str, released: &str, held: &intel_db::Revision) -> Ordering {
     compare_versions(version, &held.version).then_with(|| released.cmp(&held.released))
 }
 
-fn write(
-    txn: &rusqlite::Transaction<'_>,
-    read: Read,
-    now: &str,
-    report: &mut ImportReport,
-) -> Result<u64> {
+fn write(txn: &Db<'_>, read: Read, now: &str, report: &mut ImportReport) -> Result<u64> {
     let mut changed_csaf = false;
     for (advisory, path) in read.advisories {
         let value = serde_json::to_string(&advisory)?;
-        let held = db::revision(txn, &advisory.id)?;
+        let held = intel_db::revision(txn, &advisory.id)?;
         let put = match &held {
             None => {
                 report.advisories_new += 1;
@@ -607,19 +603,19 @@ fn write(
             },
         };
         if put {
-            db::put_advisory(txn, &advisory, &value, &path.to_string_lossy(), now)?;
+            intel_db::put_advisory(txn, &advisory, &value, &path.to_string_lossy(), now)?;
             changed_csaf = true;
         }
     }
     if changed_csaf {
-        db::set_source(txn, &db::csaf_source(txn, now)?)?;
+        intel_db::set_source(txn, &intel_db::csaf_source(txn, now)?)?;
     }
 
     let mut changed_kev = false;
     if let Some((catalog, path)) = read.kev {
         report.kev_entries = u64::try_from(catalog.entries.len()).unwrap_or(u64::MAX);
         report.kev_version = Some(catalog.version.clone());
-        let held = db::source(txn, "kev")?;
+        let held = intel_db::source(txn, "kev")?;
         let older = held
             .as_ref()
             .and_then(|h| h.version.as_deref())
@@ -633,7 +629,7 @@ fn write(
                 ),
             });
         } else {
-            let stored = db::kev(txn)?;
+            let stored = intel_db::kev(txn)?;
             let same = held.as_ref().is_some_and(|h| {
                 h.version.as_deref() == Some(catalog.version.as_str())
                     && h.date.as_deref() == Some(catalog.released.as_str())
@@ -643,12 +639,12 @@ fn write(
                     .iter()
                     .all(|e| stored.get(&e.cve) == Some(e));
             if !same {
-                db::replace_kev(txn, &catalog.entries)?;
-                db::set_source(
+                intel_db::replace_kev(txn, &catalog.entries)?;
+                intel_db::set_source(
                     txn,
                     &SourceStatus {
                         kind: "kev".to_owned(),
-                        count: from_len(db::kev(txn)?.len()),
+                        count: from_len(intel_db::kev(txn)?.len()),
                         version: Some(catalog.version),
                         date: Some(catalog.released),
                         imported_at: now.to_owned(),
@@ -665,7 +661,7 @@ fn write(
         report.epss_scores = from_len(scores.scores.len());
         report.epss_model_version.clone_from(&scores.model_version);
         report.epss_score_date.clone_from(&scores.score_date);
-        let held = db::source(txn, "epss")?;
+        let held = intel_db::source(txn, "epss")?;
         let older = match (
             held.as_ref().and_then(|h| h.date.as_deref()),
             &scores.score_date,
@@ -683,14 +679,14 @@ fn write(
             });
         } else {
             let new: HashMap<String, Epss> = scores.scores.into_iter().collect();
-            let stored = db::epss(txn)?;
+            let stored = intel_db::epss(txn)?;
             let same = held
                 .as_ref()
                 .is_some_and(|h| h.version == scores.model_version && h.date == scores.score_date)
                 && stored == new;
             if !same {
-                db::replace_epss(txn, &new)?;
-                db::set_source(
+                intel_db::replace_epss(txn, &new)?;
+                intel_db::set_source(
                     txn,
                     &SourceStatus {
                         kind: "epss".to_owned(),
@@ -708,9 +704,9 @@ fn write(
 
     report.changed = changed_csaf || changed_kev || changed_epss;
     if report.changed {
-        db::bump_generation(txn)
+        intel_db::bump_generation(txn)
     } else {
-        db::generation(txn)
+        intel_db::generation(txn)
     }
 }
 

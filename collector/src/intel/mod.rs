@@ -3,11 +3,10 @@
 //! against the inventory's identities with a stated confidence.
 //!
 //! Data flows one way: files → `csaf`/`kev`/`epss` (readers) → `import`
-//! (into the store through `db`) → `matching` (with `identity`, `vendor`
+//! (into the store through `store::intel`) → `matching` (with `identity`, `vendor`
 //! and `version`) → findings and scores.
 
 pub mod csaf;
-pub mod db;
 pub mod epss;
 pub mod identity;
 pub mod import;
