@@ -218,7 +218,12 @@ fn run_counts(stderr: &str) -> BTreeMap<String, u64> {
 fn stored_summaries(plant: &Plant) -> Vec<(u64, Summary)> {
     let pem = std::fs::read_to_string(plant.path("keys/sensor.pub")).unwrap();
     let key = verifying_key_from_pem(&pem).unwrap();
-    let store = faro_collector::store::Store::open_dir(Path::new(&plant.path("data"))).unwrap();
+    let data = plant.path("data");
+    let data = Path::new(&data);
+    let location =
+        faro_collector::store::Location::resolve(data, faro_testkit::database_for(data).as_deref())
+            .unwrap();
+    let store = faro_collector::store::Store::open_at(&location).unwrap();
     store
         .summaries("edge-01")
         .unwrap()
