@@ -35,57 +35,6 @@ const ACTOR: &str = "intel";
 /// ATT&CK for ICS: Exploitation of Remote Services.
 const ATTACK: &str = "T0866";
 
-/// The tables of this module; `Store::open` creates them.
-pub const SCHEMA: &str = "
--- One row per (asset, advisory, CVE) the matcher holds now; `finding_id`
--- is its row in `findings`. `substance` is a digest of what a revision must
--- change to alert again (range, remediations, KEV standing). `value` is the
--- match as JSON, LZ4-compressed, without its remediations (kept apart).
-CREATE TABLE IF NOT EXISTS vulnerability_matches (
-    site            TEXT NOT NULL,
-    ip              TEXT NOT NULL,
-    advisory        TEXT NOT NULL,
-    cve             TEXT NOT NULL,
-    product_id      TEXT NOT NULL,
-    finding_id      INTEGER NOT NULL,
-    confidence      TEXT NOT NULL,
-    confidence_rank INTEGER NOT NULL,
-    kev             INTEGER NOT NULL,
-    epss            REAL,
-    epss_percentile REAL,
-    cvss            REAL,
-    vendor          TEXT NOT NULL,
-    substance       TEXT NOT NULL,
-    value           BLOB NOT NULL,
-    matched_at      TEXT NOT NULL,
-    PRIMARY KEY (site, ip, advisory, cve)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS vulnerability_matches_finding ON vulnerability_matches (finding_id);
-CREATE INDEX IF NOT EXISTS vulnerability_matches_advisory ON vulnerability_matches (advisory);
-CREATE INDEX IF NOT EXISTS vulnerability_matches_cve ON vulnerability_matches (cve);
--- The remediations of an advisory's product for one CVE, once however many
--- assets match it (Siemens' texts run to a kilobyte): LZ4-compressed JSON.
-CREATE TABLE IF NOT EXISTS advisory_remediations (
-    advisory   TEXT NOT NULL,
-    product_id TEXT NOT NULL,
-    cve        TEXT NOT NULL,
-    value      BLOB NOT NULL,
-    PRIMARY KEY (advisory, product_id, cve)
-) WITHOUT ROWID;
--- Assets by MAC: a MAC several addresses show is a router's, whose OUI
--- says nothing of them.
-CREATE INDEX IF NOT EXISTS assets_mac ON assets (site, json_extract(value, '$.mac'));
--- What each asset was last matched with: its identity as stored and the
--- intelligence generation, so that only changed assets are matched again.
-CREATE TABLE IF NOT EXISTS vulnerability_match_state (
-    site       TEXT NOT NULL,
-    ip         TEXT NOT NULL,
-    identity   TEXT NOT NULL,
-    generation INTEGER NOT NULL,
-    PRIMARY KEY (site, ip)
-) WITHOUT ROWID;
-";
-
 /// A match as stored and shown: the matcher's, with the CVE's KEV entry and
 /// EPSS score.
 #[derive(Debug, Clone, Serialize, Deserialize)]

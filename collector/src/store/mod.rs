@@ -86,23 +86,14 @@ impl Location {
 
 /// `postgres://user@host:port/db` with no password, whatever the URL held.
 fn describe_postgres(url: &str) -> String {
-    let Ok(config) = tokio_postgres::Config::from_str(url) else {
-        return "postgres://(unreadable URL)".to_owned();
-    };
-    let host = config
-        .get_hosts()
-        .first()
-        .map(|h| match h {
-            tokio_postgres::config::Host::Tcp(name) => name.clone(),
-            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
-        })
-        .unwrap_or_default();
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    format!(
-        "postgres://{}@{host}:{port}/{}",
-        config.get_user().unwrap_or(""),
-        config.get_dbname().unwrap_or("")
-    )
+    match tokio_postgres::Config::from_str(url) {
+        Ok(config) => format!(
+            "postgres://{}@{}",
+            config.get_user().unwrap_or(""),
+            describe_config(&config)
+        ),
+        Err(_) => "postgres://(unreadable URL)".to_owned(),
+    }
 }
 
 /// One enrolled sensor.
